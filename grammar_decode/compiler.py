@@ -1,0 +1,201 @@
+"""compile_grammar: grammar text + tokenizer -> CompiledGrammar (terminal DFAs, parser tables,
+contextual lexers and their token mask stores, cached in memory and on disk)."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from grammar_decode.cache import atomic_write_bytes, cache_dir
+from grammar_decode.errors import GrammarCompileError
+from grammar_decode.grammar.ir import Grammar
+from grammar_decode.grammar.lark_loader import load_grammar
+from grammar_decode.maskstore.store import ContextStore
+from grammar_decode.matcher.earley import EarleyGrammar, EarleySet, initial_set
+from grammar_decode.matcher.lexer import ContextLexer, LexTerminal
+from grammar_decode.terminals.regex_dfa import compile_regex
+
+CONFLICT_MODES = ("priority", "all")
+
+# Mask stores depend only on (lexer content, vocabulary): shared by every grammar in a process.
+_STORE_MEMORY: OrderedDict[str, ContextStore] = OrderedDict()
+_STORE_MEMORY_LIMIT = 4096
+_STORE_LOCK = threading.Lock()
+
+
+def _as_vocabulary(tokenizer_or_vocab: Any):
+    """A TokenVocabulary (or any object with its interface) for a tokenizer, cached on it."""
+    if hasattr(tokenizer_or_vocab, "token_bytes") and hasattr(tokenizer_or_vocab, "byte_matrix"):
+        return tokenizer_or_vocab
+    from grammar_decode.vocab.vocabulary import TokenVocabulary
+
+    cached = getattr(tokenizer_or_vocab, "_grammar_decode_vocab", None)
+    if cached is not None:
+        return cached
+    vocab = TokenVocabulary.from_tokenizer(tokenizer_or_vocab)
+    try:
+        tokenizer_or_vocab._grammar_decode_vocab = vocab
+    except AttributeError:
+        pass
+    return vocab
+
+
+class CompiledGrammar:
+    """A grammar bound to a vocabulary: everything the matcher needs, built once."""
+
+    def __init__(self, grammar: Grammar, vocab: Any, *, terminal_conflicts: str = "priority",
+                 cache: Path | str | None | bool = None) -> None:
+        if terminal_conflicts not in CONFLICT_MODES:
+            raise ValueError(f"terminal_conflicts must be one of {CONFLICT_MODES}")
+        self.grammar = grammar
+        self.vocab = vocab
+        self.terminal_conflicts = terminal_conflicts
+        self.schema_issues: list = []
+        if cache is False:
+            self._cache_path: Path | None = None
+        else:
+            self._cache_path = Path(cache) if cache else cache_dir("maskstore")
+        started = time.perf_counter()
+        self.terminals = self._compile_terminals(grammar)
+        self.terminal_ids = {t.name: t.id for t in self.terminals}
+        self.ignored_ids = frozenset(t.id for t in self.terminals if t.ignored)
+        self.earley = EarleyGrammar(grammar, self.terminal_ids)
+        self.initial_set = initial_set(self.earley)
+        self._contexts: dict[frozenset[int], ContextLexer] = {}
+        self._lock = threading.Lock()
+        self.eos_token_ids = frozenset(vocab.eos_token_ids)
+        self.compile_seconds = time.perf_counter() - started
+        self.store_build_seconds = 0.0
+
+    @staticmethod
+    def _compile_terminals(grammar: Grammar) -> list[LexTerminal]:
+        out = []
+        for i, spec in enumerate(sorted(grammar.terminals.values(), key=lambda t: t.name)):
+            try:
+                dfa = compile_regex(spec.regex)
+            except GrammarCompileError as exc:
+                raise GrammarCompileError(f"terminal {spec.name}: {exc}") from exc
+            if dfa.n_states == 0:
+                raise GrammarCompileError(f"terminal {spec.name} matches nothing: /{spec.regex}/")
+            if dfa.matches_empty():
+                raise GrammarCompileError(
+                    f"terminal {spec.name} matches the empty string: /{spec.regex}/")
+            out.append(LexTerminal(i, spec.name, dfa, spec.priority, spec.is_literal,
+                                   spec.ignored))
+        return out
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.vocab.size)
+
+    def context_for(self, earley_set: EarleySet) -> ContextLexer:
+        """The contextual lexer for the terminals the parser can take after ``earley_set``."""
+        ctx = earley_set.__dict__.get("_ctx")
+        if ctx is not None and ctx[0] is self:
+            return ctx[1]
+        key = earley_set.expected_terminals | self.ignored_ids
+        lexer = self._contexts.get(key)
+        if lexer is None:
+            with self._lock:
+                lexer = self._contexts.get(key)
+                if lexer is None:
+                    lexer = ContextLexer([self.terminals[i] for i in sorted(key)],
+                                         self.terminal_conflicts)
+                    self._contexts[key] = lexer
+        object.__setattr__(earley_set, "_ctx", (self, lexer))
+        return lexer
+
+    def store_for(self, lexer: ContextLexer) -> ContextStore:
+        """The token mask store of a context (memory, then disk cache, then built)."""
+        store = getattr(lexer, "_store", None)
+        if store is not None and store[0] is self.vocab:
+            return store[1]
+        key = hashlib.sha256(pickle.dumps((self.vocab.content_hash, lexer.cache_key()))
+                             ).hexdigest()
+        with _STORE_LOCK:
+            result = _STORE_MEMORY.get(key)
+            if result is not None:
+                _STORE_MEMORY.move_to_end(key)
+        if result is None:
+            result = self._load_or_build(key, lexer)
+            with _STORE_LOCK:
+                _STORE_MEMORY[key] = result
+                while len(_STORE_MEMORY) > _STORE_MEMORY_LIMIT:
+                    _STORE_MEMORY.popitem(last=False)
+        lexer._store = (self.vocab, result)
+        return result
+
+    def _load_or_build(self, key: str, lexer: ContextLexer) -> ContextStore:
+        path = None
+        if self._cache_path is not None:
+            path = self._cache_path / self.vocab.content_hash[:16] / f"{key}.store"
+            if path.exists():
+                store = _read_verified(path)
+                if store is not None:
+                    return store
+        started = time.perf_counter()
+        matrix, lengths, ids = self.vocab.byte_matrix()
+        store = ContextStore.build(lexer.trans, lexer.emit_positions, matrix, lengths, ids,
+                                   self.vocab.size)
+        self.store_build_seconds += time.perf_counter() - started
+        if path is not None:
+            payload = store.to_bytes()
+            try:
+                atomic_write_bytes(path, hashlib.sha256(payload).digest() + payload)
+            except OSError:
+                pass  # a read-only cache folder only costs speed
+        return store
+
+    def warm(self, max_contexts: int = 256) -> int:
+        """Build the stores of the contexts reachable in a few lexemes (fills the disk cache)."""
+        from grammar_decode.matcher.matcher import explore_contexts
+
+        return explore_contexts(self, max_contexts)
+
+    def stats(self) -> dict[str, Any]:
+        """Sizes for reports: terminals, rules, contexts built, store bytes."""
+        stores = [getattr(c, "_store", (None, None))[1] for c in self._contexts.values()]
+        stores = [s for s in stores if s is not None]
+        return {
+            "terminals": len(self.terminals),
+            "rules": sum(len(v) for v in self.grammar.rules.values()),
+            "contexts": len(self._contexts),
+            "stores_built": len(stores),
+            "store_bytes": sum(s.nbytes() for s in stores),
+            "lexer_states": sum(c.n_states for c in self._contexts.values()),
+        }
+
+
+def _read_verified(path: Path) -> ContextStore | None:
+    """Read a cached store; None (and the file removed) when it is corrupt."""
+    try:
+        data = path.read_bytes()
+        digest, payload = data[:32], data[32:]
+        if hashlib.sha256(payload).digest() != digest:
+            raise ValueError("checksum mismatch")
+        return ContextStore.from_bytes(payload)
+    except Exception:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+        return None
+
+
+def compile_grammar(grammar: str | Path | Grammar, tokenizer_or_vocab: Any, *,
+                    start: str = "start", terminal_conflicts: str = "priority",
+                    cache_dir: Path | str | None | bool = None) -> CompiledGrammar:
+    """Compile Lark/GBNF grammar text (or a file path, or a Grammar) for a tokenizer.
+
+    ``terminal_conflicts="priority"`` follows Lark's lexer (longest match, then priority, then
+    string literals over patterns); ``"all"`` keeps every terminal matching the longest lexeme
+    and lets the Earley parser try each. ``cache_dir=False`` disables the disk cache.
+    """
+    ir = grammar if isinstance(grammar, Grammar) else load_grammar(grammar, start=start)
+    vocab = _as_vocabulary(tokenizer_or_vocab)
+    return CompiledGrammar(ir, vocab, terminal_conflicts=terminal_conflicts, cache=cache_dir)
