@@ -3,10 +3,12 @@ contextual lexers and their token mask stores, cached in memory and on disk)."""
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import pickle
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,25 @@ CONFLICT_MODES = ("priority", "all")
 _STORE_MEMORY: OrderedDict[str, ContextStore] = OrderedDict()
 _STORE_MEMORY_LIMIT = 4096
 _STORE_LOCK = threading.Lock()
+_DIRTY: weakref.WeakSet[ContextStore] = weakref.WeakSet()
+
+
+def flush_mask_stores() -> int:
+    """Write every mask store that gained states since it was loaded; returns how many."""
+    written = 0
+    for store in list(_DIRTY):
+        if store.dirty and store.path is not None:
+            payload = store.to_bytes()
+            try:
+                atomic_write_bytes(store.path, hashlib.sha256(payload).digest() + payload)
+            except OSError:
+                continue  # a read-only cache folder only costs speed
+            store.dirty = False
+            written += 1
+    return written
+
+
+atexit.register(flush_mask_stores)
 
 
 def _as_vocabulary(tokenizer_or_vocab: Any):
@@ -70,7 +91,6 @@ class CompiledGrammar:
         self._lock = threading.Lock()
         self.eos_token_ids = frozenset(vocab.eos_token_ids)
         self.compile_seconds = time.perf_counter() - started
-        self.store_build_seconds = 0.0
 
     @staticmethod
     def _compile_terminals(grammar: Grammar) -> list[LexTerminal]:
@@ -131,31 +151,30 @@ class CompiledGrammar:
         return result
 
     def _load_or_build(self, key: str, lexer: ContextLexer) -> ContextStore:
-        path = None
-        if self._cache_path is not None:
-            path = self._cache_path / self.vocab.content_hash[:16] / f"{key}.store"
-            if path.exists():
-                store = _read_verified(path)
-                if store is not None:
-                    return store
-        started = time.perf_counter()
-        matrix, lengths, ids = self.vocab.byte_matrix()
-        store = ContextStore.build(lexer.trans, lexer.emit_positions, matrix, lengths, ids,
-                                   self.vocab.size)
-        self.store_build_seconds += time.perf_counter() - started
-        if path is not None:
-            payload = store.to_bytes()
-            try:
-                atomic_write_bytes(path, hashlib.sha256(payload).digest() + payload)
-            except OSError:
-                pass  # a read-only cache folder only costs speed
+        path = self._store_path(key)
+        if path is not None and path.exists():
+            store = _read_verified(path)
+            if store is not None and store.n_states == lexer.n_states:
+                store.path = path
+                return store
+        store = ContextStore(lexer.n_states, lexer.emit_positions)
+        store.path = path
+        _DIRTY.add(store)
         return store
 
+    def _store_path(self, key: str) -> Path | None:
+        if self._cache_path is None:
+            return None
+        return self._cache_path / self.vocab.content_hash[:16] / f"{key}.store"
+
     def warm(self, max_contexts: int = 256) -> int:
-        """Build the stores of the contexts reachable in a few lexemes (fills the disk cache)."""
+        """Build the start-state masks of contexts reachable in a few lexemes, then write the
+        disk cache. Returns the number of contexts visited."""
         from grammar_decode.matcher.matcher import explore_contexts
 
-        return explore_contexts(self, max_contexts)
+        n = explore_contexts(self, max_contexts)
+        flush_mask_stores()
+        return n
 
     def stats(self) -> dict[str, Any]:
         """Sizes for reports: terminals, rules, contexts built, store bytes."""

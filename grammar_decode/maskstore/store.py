@@ -15,6 +15,7 @@ walk plus sorting; there is no Python loop over tokens.
 from __future__ import annotations
 
 import io
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,52 +39,60 @@ class StateMasks:
 
 
 class ContextStore:
-    """Masks for every state of one ContextLexer over one vocabulary.
+    """Masks for the states of one ContextLexer over one vocabulary, built state by state.
 
     ``emit_sets`` are sets of *positions* in the context's canonical terminal order, so a store
-    is valid for any grammar whose context has the same terminals.
+    is valid for any grammar whose context has the same terminals. A state's masks are built
+    the first time the matcher reaches it (most product states are never visited).
     """
 
-    def __init__(self, states: list[StateMasks], emit_sets: list[frozenset[int]]) -> None:
-        self.states = states
-        self.emit_sets = emit_sets
+    def __init__(self, n_states: int, emit: list[frozenset[int]],
+                 states: dict[int, StateMasks] | None = None) -> None:
+        self.n_states = n_states
+        self.emit = emit
+        self.emit_sets = sorted({e for e in emit if e}, key=sorted)
+        index = {e: i for i, e in enumerate(self.emit_sets)}
+        self._emit_of_state = np.array([index.get(e, -1) for e in emit], dtype=np.int64)
+        self.states: dict[int, StateMasks] = states or {}
+        self.dirty = False
+        self.path = None  # where the compiler persists it (None: memory only)
+        self.build_seconds = 0.0
 
-    @classmethod
-    def build(cls, trans: np.ndarray, emit: list[frozenset[int]], matrix: np.ndarray,
-              lengths: np.ndarray, ids: np.ndarray, vocab_size: int) -> ContextStore:
-        """Walk the vocabulary from every state of the lexer and classify every token."""
-        n_states = trans.shape[0]
-        walk = walk_vocabulary(trans, np.arange(n_states), matrix, lengths, ids)
-        emit_sets = sorted({e for e in emit if e}, key=sorted)
-        emit_index = {e: i for i, e in enumerate(emit_sets)}
-        emit_of_state = np.array([emit_index.get(e, -1) for e in emit], dtype=np.int64)
-        states = []
-        for q in range(n_states):
-            alive = walk.alive[q]
-            stop = walk.stop[q]
-            emit_at_stop = emit_of_state[walk.last[q]]
-            died_ok = ~alive & (emit_at_stop >= 0)
-            d0_ids = ids[died_ok & (stop == 0)]
-            cross = np.flatnonzero(died_ok & (stop > 0))
-            groups: list[tuple[int, RemainderSet]] = []
-            if len(cross):
-                e = emit_at_stop[cross]
-                order = np.argsort(e, kind="stable")
-                cross, e = cross[order], e[order]
-                bounds = np.flatnonzero(np.diff(e)) + 1
-                for part in np.split(np.arange(len(cross)), bounds):
-                    sel = cross[part]
-                    groups.append((int(e[part[0]]), RemainderSet(
-                        ids[sel].astype(np.int32), stop[sel].astype(np.int32))))
-            states.append(StateMasks(inside=_pack(ids[alive], vocab_size),
-                                     d0=_pack(d0_ids, vocab_size), n_d0=len(d0_ids),
-                                     crossing=groups))
-        return cls(states, emit_sets)
+    def state(self, q: int, trans: np.ndarray, vocab: object) -> StateMasks:
+        """The masks of lexer state ``q`` (walking the vocabulary the first time)."""
+        found = self.states.get(q)
+        if found is None:
+            started = time.perf_counter()
+            found = self.states[q] = self._build_state(q, trans, vocab)
+            self.build_seconds += time.perf_counter() - started
+            self.dirty = True
+        return found
+
+    def _build_state(self, q: int, trans: np.ndarray, vocab: object) -> StateMasks:
+        matrix, lengths, ids = vocab.byte_matrix()  # type: ignore[attr-defined]
+        size = vocab.size  # type: ignore[attr-defined]
+        stop, last = walk_vocabulary(trans, q, matrix, lengths)
+        alive = stop == lengths
+        emit_at_stop = self._emit_of_state[last]
+        died_ok = ~alive & (emit_at_stop >= 0)
+        d0_ids = ids[died_ok & (stop == 0)]
+        cross = np.flatnonzero(died_ok & (stop > 0))
+        groups: list[tuple[int, RemainderSet]] = []
+        if len(cross):
+            e = emit_at_stop[cross]
+            order = np.argsort(e, kind="stable")
+            cross, e = cross[order], e[order]
+            bounds = np.flatnonzero(np.diff(e)) + 1
+            for part in np.split(np.arange(len(cross)), bounds):
+                sel = cross[part]
+                groups.append((int(e[part[0]]), RemainderSet(ids[sel], stop[sel])))
+        return StateMasks(inside=_pack(ids[alive], size), d0=_pack(d0_ids, size),
+                          n_d0=len(d0_ids), crossing=groups)
 
     def nbytes(self) -> int:
         """Memory of the precomputed arrays (bitsets and remainder pairs)."""
         total = 0
-        for s in self.states:
+        for s in self.states.values():
             total += s.inside.nbytes + s.d0.nbytes
             total += sum(r.tokens.nbytes + r.offsets.nbytes for _, r in s.crossing)
         return total
@@ -92,11 +101,12 @@ class ContextStore:
     def to_bytes(self) -> bytes:
         """Serialise as a numpy .npz archive of flat arrays."""
         arrays: dict[str, np.ndarray] = {
-            "n_states": np.array([len(self.states)]),
-            "emit_flat": np.array([t for e in self.emit_sets for t in sorted(e)], np.int64),
-            "emit_len": np.array([len(e) for e in self.emit_sets], np.int64),
+            "n_states": np.array([self.n_states]),
+            "built": np.array(sorted(self.states), np.int64),
+            "emit_flat": np.array([t for e in self.emit for t in sorted(e)], np.int64),
+            "emit_len": np.array([len(e) for e in self.emit], np.int64),
         }
-        for q, s in enumerate(self.states):
+        for q, s in self.states.items():
             arrays[f"inside{q}"] = s.inside
             arrays[f"d0{q}"] = s.d0
             arrays[f"meta{q}"] = np.array([s.n_d0] + [e for e, _ in s.crossing], np.int64)
@@ -110,20 +120,20 @@ class ContextStore:
     @classmethod
     def from_bytes(cls, data: bytes) -> ContextStore:
         z = np.load(io.BytesIO(data))
-        emit_sets = []
+        emit = []
         pos = 0
         flat = z["emit_flat"]
         for n in z["emit_len"]:
-            emit_sets.append(frozenset(int(t) for t in flat[pos:pos + n]))
+            emit.append(frozenset(int(t) for t in flat[pos:pos + n]))
             pos += int(n)
-        states = []
-        for q in range(int(z["n_states"][0])):
+        states = {}
+        for q in z["built"].tolist():
             meta = z[f"meta{q}"]
             groups = [(int(e), RemainderSet(z[f"tok{q}_{g}"], z[f"off{q}_{g}"]))
                       for g, e in enumerate(meta[1:])]
-            states.append(StateMasks(inside=z[f"inside{q}"], d0=z[f"d0{q}"],
-                                     n_d0=int(meta[0]), crossing=groups))
-        return cls(states, emit_sets)
+            states[q] = StateMasks(inside=z[f"inside{q}"], d0=z[f"d0{q}"], n_d0=int(meta[0]),
+                                   crossing=groups)
+        return cls(int(z["n_states"][0]), emit, states)
 
 
 def _pack(token_ids: np.ndarray, vocab_size: int) -> np.ndarray:

@@ -103,6 +103,21 @@ def scan(g: EarleyGrammar, chart: list[EarleySet], terminals: frozenset[int] | s
          ) -> EarleySet | None:
     """The next Earley set after a lexeme matching any of ``terminals``; None if none fits."""
     last = chart[-1]
+    # The chart before ``last`` is fixed for a given set object, so the result can be cached on
+    # it: hypothetical scans repeated across mask computations cost one dict lookup.
+    cache = last.__dict__.get("_scans")
+    if cache is None:
+        cache = {}
+        object.__setattr__(last, "_scans", cache)
+    key = frozenset(terminals)
+    if key in cache:
+        return cache[key]
+    cache[key] = result = _scan(g, chart, last, key)
+    return result
+
+
+def _scan(g: EarleyGrammar, chart: list[EarleySet], last: EarleySet,
+          terminals: frozenset[int]) -> EarleySet | None:
     seeds: list[tuple[int, int]] = []
     for t in terminals:
         for dr, origin in last.waiting.get(-(t + 1), ()):

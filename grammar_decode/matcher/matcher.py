@@ -82,7 +82,7 @@ def _mask(compiled: CompiledGrammar, state: _State) -> np.ndarray:
     """Bool array over the vocabulary: tokens whose bytes keep the text viable."""
     view, ctx, q = state
     store = compiled.store_for(ctx)
-    masks = store.states[q]
+    masks = store.state(q, ctx.trans, compiled.vocab)
     size = compiled.vocab_size
     allowed = np.unpackbits(masks.inside, count=size).view(bool)
     for e_index, remainders in masks.crossing:
@@ -256,7 +256,7 @@ def explore_contexts(compiled: CompiledGrammar, max_contexts: int = 256) -> int:
         if id(ctx) in seen:
             continue
         seen.add(id(ctx))
-        compiled.store_for(ctx)
+        compiled.store_for(ctx).state(0, ctx.trans, compiled.vocab)
         built += 1
         for emitted in {e for e in ctx.emit if e}:
             after = _emit_set(compiled, view, ctx, emitted)
