@@ -147,6 +147,11 @@ class CompiledGrammar:
                 _STORE_MEMORY[key] = result
                 while len(_STORE_MEMORY) > _STORE_MEMORY_LIMIT:
                     _STORE_MEMORY.popitem(last=False)
+        elif result.path is None and self._cache_path is not None:
+            # built in memory for a grammar without disk cache: persist it for this one
+            result.path = self._store_path(key)
+            result.dirty = bool(result.states)
+            _DIRTY.add(result)
         lexer._store = (self.vocab, result)
         return result
 

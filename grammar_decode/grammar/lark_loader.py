@@ -6,6 +6,7 @@ from pathlib import Path
 
 import lark
 from lark.exceptions import GrammarError, LarkError, UnexpectedInput
+from lark.load_grammar import load_grammar as load_lark_grammar
 
 from grammar_decode.errors import GrammarSyntaxError
 from grammar_decode.grammar.ir import Grammar, TerminalSpec
@@ -40,8 +41,8 @@ def load_grammar(grammar: str | Path, *, start: str = "start") -> Grammar:
         text = gbnf.gbnf_to_lark(text, source=source)
         start = "start"
     try:
-        parser = lark.Lark(text, start=start, parser="earley", lexer="dynamic",
-                           maybe_placeholders=False)
+        loaded, _ = load_lark_grammar(text, source or "<grammar>", [], False)
+        terminals, rules, ignore = loaded.compile([start], set())
     except UnexpectedInput as exc:
         raise GrammarSyntaxError(f"grammar does not parse: {_first_line(exc)}",
                                  line=exc.line, column=exc.column, source=source) from exc
@@ -49,7 +50,7 @@ def load_grammar(grammar: str | Path, *, start: str = "start") -> Grammar:
         line, column = _position(str(exc))
         raise GrammarSyntaxError(f"invalid grammar: {_first_line(exc)}", line=line,
                                  column=column, source=source) from exc
-    return _from_lark(parser, start, text)
+    return _from_lark(terminals, rules, ignore, start, text)
 
 
 def _first_line(exc: Exception) -> str:
@@ -65,18 +66,19 @@ def _position(message: str) -> tuple[int | None, int | None]:
     return int(m.group(1)), int(m.group(2)) if m.group(2) else None
 
 
-def _from_lark(parser: lark.Lark, start: str, text: str) -> Grammar:
+def _from_lark(lark_terminals: list, lark_rules: list, ignore: list[str], start: str,
+               text: str) -> Grammar:
     rules: dict[str, list[tuple[str, ...]]] = {}
     used: set[str] = set()
-    for rule in parser.rules:
+    for rule in lark_rules:
         alt = tuple(sym.name for sym in rule.expansion)
         used.update(sym.name for sym in rule.expansion if sym.is_term)
         rules.setdefault(rule.origin.name, [])
         if alt not in rules[rule.origin.name]:
             rules[rule.origin.name].append(alt)
-    ignored = set(parser.ignore_tokens)
+    ignored = set(ignore)
     terminals: dict[str, TerminalSpec] = {}
-    for term in parser.terminals:
+    for term in lark_terminals:
         if term.name not in used and term.name not in ignored:
             continue
         regex = term.pattern.to_regexp()
