@@ -15,9 +15,17 @@ def walk_vocabulary(trans: np.ndarray, start: int, matrix: np.ndarray,
     (token, position) pairs the DFA accepts, in numpy, not a Python loop per token.
     """
     n = len(lengths)
-    stop = lengths.astype(np.int32).copy()
+    stop = np.zeros(n, dtype=np.int32)
     last = np.full(n, start, dtype=np.int32)
-    active = np.flatnonzero(lengths > 0)
+    live_bytes = np.flatnonzero(trans[start] >= 0)
+    order, bounds = first_byte_buckets(matrix, lengths)
+    if len(live_bytes) < 64:
+        # rows whose first byte dies at once need no walk: stop = 0 and last = start already
+        active = np.concatenate([order[bounds[b]:bounds[b + 1]] for b in live_bytes]
+                                + [np.zeros(0, dtype=np.int64)])
+    else:
+        active = np.flatnonzero(lengths > 0)
+    stop[active] = lengths[active]
     state = np.full(len(active), start, dtype=np.int32)
     j = 0
     while len(active):
@@ -36,3 +44,23 @@ def walk_vocabulary(trans: np.ndarray, start: int, matrix: np.ndarray,
             keep = ~done
             active, state = active[keep], state[keep]
     return stop, last
+
+
+_BUCKETS: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def first_byte_buckets(matrix: np.ndarray, lengths: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Rows grouped by first byte: ``order[bounds[b]:bounds[b+1]]`` start with byte ``b``.
+
+    Cached per matrix object (the vocabulary caches its matrix, so this is once per vocab);
+    the cache holds the matrix itself so that its id cannot be reused by another array.
+    """
+    found = _BUCKETS.get(id(matrix))
+    if found is None or found[0] is not matrix:
+        rows = np.flatnonzero(lengths > 0)
+        first = matrix[rows, 0]
+        order = rows[np.argsort(first, kind="stable")]
+        bounds = np.searchsorted(np.sort(first), np.arange(257))
+        found = _BUCKETS[id(matrix)] = (matrix, order, bounds)
+    return found[1], found[2]
