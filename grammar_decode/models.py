@@ -30,10 +30,19 @@ def gguf_model_folder(gguf: Path) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     def write(folder: Path) -> None:
-        kwargs = {"gguf_file": gguf.name, "local_files_only": True}
+        kwargs: dict[str, Any] = {"gguf_file": gguf.name, "local_files_only": True}
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), **kwargs)
+        try:  # transformers 5 can keep GGUF blocks packed; ask for a plain dense model
+            from transformers import GgufConfig
+
+            kwargs["quantization_config"] = GgufConfig(dequantize=True)
+        except ImportError:  # transformers 4 always dequantizes
+            pass
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), dtype=torch.float32,
                                                      **kwargs)
+        quantizer = getattr(model, "hf_quantizer", None)
+        if quantizer is not None:  # weights are dense now: save them as a plain checkpoint
+            quantizer.remove_quantization_config(model)
         model.save_pretrained(str(folder))
         tokenizer.save_pretrained(str(folder))
 
