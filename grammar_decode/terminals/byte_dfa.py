@@ -59,10 +59,28 @@ def empty_dfa() -> ByteDFA:
     return ByteDFA(np.zeros((0, 256), dtype=np.int32), np.zeros(0, dtype=bool))
 
 
-def determinize(edges: list[list[tuple[int, int, int]]], start: int,
-                finals: set[int]) -> ByteDFA:
-    """Subset construction for a byte NFA given as per-state (lo, hi, target) edges."""
-    start_set = frozenset([start])
+def _eps_closure(states: set[int], eps: list[list[int]]) -> frozenset[int]:
+    stack = list(states)
+    seen = set(states)
+    while stack:
+        s = stack.pop()
+        for t in eps[s]:
+            if t not in seen:
+                seen.add(t)
+                stack.append(t)
+    return frozenset(seen)
+
+
+def determinize(edges: list[list[tuple[int, int, int]]], start: int, finals: set[int],
+                eps: list[list[int]] | None = None) -> ByteDFA:
+    """Subset construction for a byte NFA: per-state (lo, hi, target) edges, optional
+    epsilon edges."""
+
+    def close(states: set[int]) -> frozenset[int]:
+        return _eps_closure(states, eps) if eps is not None else frozenset(states)
+
+    start_set = close({start})
+    closed: dict[frozenset[int], frozenset[int]] = {}
     index = {start_set: 0}
     order = [start_set]
     rows: list[np.ndarray] = []
@@ -78,7 +96,10 @@ def determinize(edges: list[list[tuple[int, int, int]]], start: int,
         for b in range(256):
             if not targets[b]:
                 continue
-            key = frozenset(targets[b])
+            raw = frozenset(targets[b])
+            key = closed.get(raw)
+            if key is None:
+                key = closed[raw] = close(raw)
             if key not in index:
                 index[key] = len(order)
                 order.append(key)
