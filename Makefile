@@ -7,7 +7,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: env demo test bench clean
+.PHONY: env demo test bench peers clean
 
 $(BIN)/.installed: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,6 +27,9 @@ demo: env
 
 test: env
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+peers: env
+	$(BIN)/pip install -q --no-deps xgrammar==0.2.8 apache-tvm-ffi==0.1.15.post2 llguidance==1.9.1 outlines-core==0.2.14
 
 bench: env
 	$(BIN)/python -m grammar_decode.bench.masks
