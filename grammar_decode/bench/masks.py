@@ -1,0 +1,264 @@
+"""Mask benchmark: store build / load cost and per-token mask latency on real documents.
+
+    python -m grammar_decode.bench.masks [--grammars json,sql_select] [--tokenizers gpt2,qwen2.5]
+                                         [--max-tokens 400] [--no-peers] [--json out.json]
+
+For each shipped grammar (``grammars/*.lark``) and tokenizer it reports, each phase in a fresh
+subprocess so that no in-memory cache hides a cost:
+
+* build: ``compile_grammar`` + ``warm()`` (contexts reachable in a few lexemes) with an empty
+  disk cache: seconds, Python-heap peak (tracemalloc, numpy included) and store bytes;
+* warm load: the same with the disk cache filled by the build;
+* per-token mask time (``fill_mask`` into a bool tensor), p50 / p99 in ms, replaying the
+  corpus documents of ``tests/corpus/<grammar>/`` token by token (a first pass builds the
+  stores of contexts ``warm()`` did not reach; the reported pass is the second);
+* when importable, the same per-token times for XGrammar (``compile_lark``) and llguidance
+  (Lark text given to ``LLMatcher``) on the same documents and tokenizer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any, Callable
+
+REPO = Path(__file__).resolve().parents[2]
+GRAMMARS = REPO / "grammars"
+CORPUS = REPO / "tests" / "corpus"
+DEFAULT_GRAMMARS = ("json", "arithmetic", "sql_select", "sexpr", "go_subset")
+DEFAULT_TOKENIZERS = ("gpt2", "qwen2.5")
+
+
+def _documents(grammar: str) -> list[str]:
+    folder = CORPUS / grammar
+    return [p.read_text(encoding="utf-8") for p in sorted(folder.iterdir()) if p.is_file()]
+
+
+def _percentiles(times: list[float]) -> dict[str, float | int | None]:
+    if not times:
+        return {"p50_ms": None, "p99_ms": None, "n": 0}
+    ordered = sorted(times)
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3
+
+    return {"p50_ms": round(pick(0.50), 4), "p99_ms": round(pick(0.99), 4), "n": len(ordered)}
+
+
+def _token_streams(tokenizer: Any, grammar: str, max_tokens: int) -> list[list[int]]:
+    streams, total = [], 0
+    for text in _documents(grammar):
+        ids = tokenizer.encode(text, add_special_tokens=False)
+        if total + len(ids) > max_tokens and streams:
+            break
+        streams.append(ids)
+        total += len(ids)
+    return streams
+
+
+def _replay(streams: list[list[int]], mask_fn: Callable[[], None],
+            accept: Callable[[int], bool], reset: Callable[[], None]) -> tuple[list[float], int]:
+    """Time ``mask_fn`` before every token; returns (times, tokens rejected by the matcher)."""
+    times, rejected = [], 0
+    for ids in streams:
+        reset()
+        for tid in ids:
+            started = time.perf_counter()
+            mask_fn()
+            times.append(time.perf_counter() - started)
+            if not accept(tid):
+                rejected += 1
+                break
+    return times, rejected
+
+
+# ---- workers (run in a subprocess each) ---------------------------------------------------
+def _ours(grammar: str, tokenizer_name: str, cache: str, max_tokens: int, replay: bool
+          ) -> dict[str, Any]:
+    import torch
+
+    from grammar_decode.compiler import compile_grammar
+    from grammar_decode.matcher.matcher import GrammarMatcher
+    from grammar_decode.vocab.packaged import load_tokenizer
+
+    torch.set_num_threads(1)
+    tokenizer = load_tokenizer(tokenizer_name)
+    text = (GRAMMARS / f"{grammar}.lark").read_text(encoding="utf-8")
+    compile_grammar("start: \"x\"\n", tokenizer, cache_dir=False)  # vocabulary built once
+    tracemalloc.start()
+    started = time.perf_counter()
+    compiled = compile_grammar(text, tokenizer, cache_dir=cache)
+    contexts = compiled.warm()
+    seconds = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    out: dict[str, Any] = {"seconds": round(seconds, 3), "peak_mb": round(peak / 2**20, 1),
+                           "contexts": contexts, **compiled.stats()}
+    if replay:
+        matcher = GrammarMatcher(compiled)
+        mask = torch.zeros(compiled.vocab_size, dtype=torch.bool)
+        streams = _token_streams(tokenizer, grammar, max_tokens)
+        first, _ = _replay(streams, lambda: matcher.fill_mask(mask), matcher.accept_token,
+                           matcher.reset)
+        times, rejected = _replay(streams, lambda: matcher.fill_mask(mask),
+                                  matcher.accept_token, matcher.reset)
+        out.update(first_pass=_percentiles(first), mask=_percentiles(times), rejected=rejected,
+                   stats_after_replay=compiled.stats())
+    return out
+
+
+def _xgrammar(grammar: str, tokenizer_name: str, max_tokens: int) -> dict[str, Any]:
+    import xgrammar as xgr
+
+    from grammar_decode.vocab.packaged import load_tokenizer
+
+    tokenizer = load_tokenizer(tokenizer_name)
+    text = (GRAMMARS / f"{grammar}.lark").read_text(encoding="utf-8")
+    info = xgr.TokenizerInfo.from_huggingface(tokenizer)
+    started = time.perf_counter()
+    compiled = xgr.GrammarCompiler(info, max_threads=1).compile_lark(text)
+    seconds = time.perf_counter() - started
+    matcher = xgr.GrammarMatcher(compiled)
+    bitmask = xgr.allocate_token_bitmask(1, info.vocab_size)
+    times, rejected = _replay(_token_streams(tokenizer, grammar, max_tokens),
+                              lambda: matcher.fill_next_token_bitmask(bitmask),
+                              matcher.accept_token, matcher.reset)
+    return {"compile_seconds": round(seconds, 3), "mask": _percentiles(times),
+            "rejected": rejected, "memory_mb": round(compiled.memory_size_bytes / 2**20, 1)}
+
+
+def _llguidance(grammar: str, tokenizer_name: str, max_tokens: int) -> dict[str, Any]:
+    import llguidance
+    import llguidance.hf
+    import llguidance.torch
+
+    from grammar_decode.vocab.packaged import load_tokenizer
+
+    tokenizer = load_tokenizer(tokenizer_name)
+    text = (GRAMMARS / f"{grammar}.lark").read_text(encoding="utf-8")
+    lltok = llguidance.hf.from_tokenizer(tokenizer)
+    started = time.perf_counter()
+    check = llguidance.LLMatcher(lltok, text, log_level=0)
+    seconds = time.perf_counter() - started
+    if check.is_error():
+        raise RuntimeError(check.get_error())
+    state = {"m": check}
+
+    def reset() -> None:
+        state["m"] = llguidance.LLMatcher(lltok, text, log_level=0)
+
+    bitmask = llguidance.torch.allocate_token_bitmask(1, lltok.vocab_size)
+    times, rejected = _replay(
+        _token_streams(tokenizer, grammar, max_tokens),
+        lambda: llguidance.torch.fill_next_token_bitmask(state["m"], bitmask, 0),
+        lambda tid: state["m"].consume_token(tid) and not state["m"].is_error(), reset)
+    return {"compile_seconds": round(seconds, 3), "mask": _percentiles(times),
+            "rejected": rejected}
+
+
+def _worker(args: argparse.Namespace) -> None:
+    if args.phase == "build":
+        result = _ours(args.grammar, args.tokenizer, args.cache, args.max_tokens, replay=True)
+    elif args.phase == "load":
+        result = _ours(args.grammar, args.tokenizer, args.cache, args.max_tokens, replay=False)
+    elif args.phase == "xgrammar":
+        result = _xgrammar(args.grammar, args.tokenizer, args.max_tokens)
+    else:
+        result = _llguidance(args.grammar, args.tokenizer, args.max_tokens)
+    print("RESULT " + json.dumps(result))
+
+
+def _run_phase(phase: str, grammar: str, tokenizer: str, cache: str, max_tokens: int
+               ) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "grammar_decode.bench.masks", "--worker", phase,
+           "--grammar", grammar, "--tokenizer", tokenizer, "--cache", cache,
+           "--max-tokens", str(max_tokens)]
+    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    lines = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()
+    return {"error": lines[-1][:160]}
+
+
+def _peer_available(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def _fmt(d: dict[str, Any], key: str = "mask") -> str:
+    if "error" in d:
+        return "n/a"
+    m = d.get(key) or {}
+    if m.get("p50_ms") is None:
+        return "-"
+    note = f" ({d['rejected']} rej)" if d.get("rejected") else ""
+    return f"{m['p50_ms']:.3f}/{m['p99_ms']:.2f}{note}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--grammars", default=",".join(DEFAULT_GRAMMARS))
+    parser.add_argument("--tokenizers", default=",".join(DEFAULT_TOKENIZERS))
+    parser.add_argument("--max-tokens", type=int, default=400,
+                        help="tokens replayed per (grammar, tokenizer), whole documents")
+    parser.add_argument("--no-peers", action="store_true", help="skip XGrammar / llguidance")
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--worker", choices=("build", "load", "xgrammar", "llguidance"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--grammar", help=argparse.SUPPRESS)
+    parser.add_argument("--tokenizer", help=argparse.SUPPRESS)
+    parser.add_argument("--cache", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        args.phase = args.worker
+        _worker(args)
+        return 0
+
+    peers = [] if args.no_peers else [p for p in ("xgrammar", "llguidance")
+                                      if _peer_available(p)]
+    results = []
+    header = (f"{'grammar':<11} {'tokenizer':<9} {'build s':>8} {'peak MB':>8} {'store MB':>8} "
+              f"{'load s':>7} {'ours p50/p99 ms':>18}"
+              + "".join(f" {p + ' p50/p99 ms':>24}" for p in peers))
+    print(header)
+    print("-" * len(header))
+    for tokenizer in args.tokenizers.split(","):
+        for grammar in args.grammars.split(","):
+            with tempfile.TemporaryDirectory(prefix="gd-bench-") as cache:
+                build = _run_phase("build", grammar, tokenizer, cache, args.max_tokens)
+                load = _run_phase("load", grammar, tokenizer, cache, args.max_tokens)
+            row = {"grammar": grammar, "tokenizer": tokenizer, "build": build, "load": load}
+            for peer in peers:
+                row[peer] = _run_phase(peer, grammar, tokenizer, "", args.max_tokens)
+            results.append(row)
+            if "error" in build:
+                print(f"{grammar:<11} {tokenizer:<9} error: {build['error']}")
+                continue
+            print(f"{grammar:<11} {tokenizer:<9} {build['seconds']:>8.2f} "
+                  f"{build['peak_mb']:>8.1f} {build['store_bytes'] / 2**20:>8.1f} "
+                  f"{load.get('seconds', float('nan')):>7.2f} {_fmt(build):>18}"
+                  + "".join(f" {_fmt(row[p]):>24}" for p in peers), flush=True)
+    errors = [(r["grammar"], r["tokenizer"], k, r[k]["error"]) for r in results
+              for k in ("build", "load", *peers) if "error" in r[k]]
+    for grammar, tokenizer, what, error in errors:
+        print(f"note: {what} {grammar}/{tokenizer}: {error}")
+    print("build = compile_grammar + warm() with an empty disk cache; load = the same from the"
+          " disk cache;\nmask times = fill_mask before each token of the corpus documents "
+          "(second pass), one thread.")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+select `weird col`, "quoted ""id""", 1.5e3, .25, 42 from dual where x <> y and z <= -3
