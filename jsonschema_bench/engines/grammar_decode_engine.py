@@ -1,0 +1,66 @@
+"""Our engine: ``grammar_decode.compile_json_schema`` (strict) + ``GrammarMatcher``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from jsonschema_bench.engines.base import CompileFailure, Engine, Matcher
+
+
+class _OurMatcher(Matcher):
+    def __init__(self, matcher_cls: Any, compiled: Any, size: int) -> None:
+        import torch
+
+        self.m = matcher_cls(compiled)
+        self.mask = torch.zeros(size, dtype=torch.bool)
+        self.view = self.mask.numpy()
+
+    def fill(self) -> None:
+        self.m.fill_mask(self.mask)
+
+    def allowed(self, token_id: int) -> bool:
+        return bool(self.view[token_id]) if token_id < self.view.size else False
+
+    def accept(self, token_id: int) -> bool:
+        return bool(self.m.accept_token(token_id))
+
+    def allowed_array(self, width: int) -> np.ndarray:
+        out = np.zeros(width, dtype=bool)
+        n = min(width, self.view.size)
+        out[:n] = self.view[:n]
+        return out
+
+
+class GrammarDecodeEngine(Engine):
+    """Strict mode: a schema with a keyword that cannot be enforced exactly is a compile error
+    (attributed to that keyword), so declared coverage means exact enforcement."""
+
+    name = "grammar_decode"
+    requires = "grammar_decode"
+
+    def __init__(self, tokenizer: Any, eos_ids: frozenset[int]) -> None:
+        super().__init__(tokenizer, eos_ids)
+        import grammar_decode
+
+        self.gd = grammar_decode
+        self.vocab = grammar_decode.TokenVocabulary.from_tokenizer(tokenizer)
+
+    def compile(self, schema: Any) -> Any:
+        gd = self.gd
+        try:
+            return gd.compile_json_schema(schema, self.vocab, strict=True)
+        except gd.UnsupportedSchemaError as exc:
+            raise CompileFailure(str(exc), [i.keyword for i in exc.issues]) from exc
+        except gd.InvalidSchemaError as exc:
+            keyword = exc.pointer.rsplit("/", 1)[-1] if exc.pointer else None
+            raise CompileFailure(str(exc), [keyword] if keyword else None, kind="invalid") from exc
+        except gd.GrammarDecodeError as exc:
+            raise CompileFailure(f"{type(exc).__name__}: {exc}", kind="error") from exc
+
+    def matcher(self, compiled: Any) -> _OurMatcher:
+        return _OurMatcher(self.gd.GrammarMatcher, compiled, self.vocab.size)
+
+    def config(self) -> dict[str, Any]:
+        return {"strict": True}

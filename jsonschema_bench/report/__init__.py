@@ -1,0 +1,1 @@
+"""Leaderboard from saved result files: aggregation with bootstrap CIs, tables, charts."""
