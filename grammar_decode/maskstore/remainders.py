@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from grammar_decode.maskstore.walk import split_point, walk_rows
+
 
 class RemainderSet:
     """(token id, byte offset) pairs, with per-context cached outcomes."""
@@ -48,34 +50,18 @@ class Outcome:
 
 
 def _walk(rs: RemainderSet, lexer: Any, vocab: Any) -> Outcome:
-    matrix, lengths, ids = vocab.byte_matrix()
-    row_of = _row_index(vocab)
-    rows = row_of[rs.tokens]
-    ends = lengths[rows]
-    pos = rs.offsets.copy()
-    state = np.zeros(len(rs), dtype=np.int32)
-    last = state.copy()
-    active = np.flatnonzero(pos < ends)
-    trans = lexer.trans
-    while len(active):
-        b = matrix[rows[active], pos[active]]
-        nxt = trans[state[active], b]
-        died = nxt < 0
-        dead_idx = active[died]
-        last[dead_idx] = state[dead_idx]
-        state[dead_idx] = -1
-        live_idx = active[~died]
-        state[live_idx] = nxt[~died]
-        pos[live_idx] += 1
-        active = live_idx[pos[live_idx] < ends[live_idx]]
-    alive = state >= 0
+    matrix, lengths, _ = vocab.byte_matrix()
+    rows = _row_index(vocab)[rs.tokens]
+    accepting = lexer.emit_group >= 0
+    walk = walk_rows(lexer.trans, accepting, rows, np.zeros(len(rs), np.int32), rs.offsets,
+                     matrix, lengths)
+    alive = walk.stop == lengths[rows]
     valid = rs.tokens[alive]
     children: list[tuple[frozenset[int], RemainderSet]] = []
-    dead = np.flatnonzero(~alive)
+    pos, end_state = split_point(walk, accepting)
+    dead = np.flatnonzero(~alive & (end_state >= 0))
     if len(dead):
-        e = lexer.emit_group[last[dead]]
-        keep = e >= 0
-        dead, e = dead[keep], e[keep]
+        e = lexer.emit_group[end_state[dead]]
         for key in np.unique(e):
             sel = dead[e == key]
             children.append((lexer.emit[int(key)], RemainderSet(rs.tokens[sel], pos[sel])))

@@ -4,6 +4,9 @@ For a lexer state ``q`` each vocabulary token is one of:
 - *inside*: all its bytes extend the current lexeme (the lexeme stays a viable prefix);
 - *d0*: its first byte ends the lexeme already read in ``q``, so it is valid iff the whole token
   is valid in the next parser context (the matcher answers that from the next context's store);
+- *backtrack*: it dies before the lexeme is complete anywhere inside it; valid only if the
+  lexeme was complete at an earlier point before the token (longest match backtracks there),
+  which depends on the matcher's pending bytes;
 - *crossing*: it extends the lexeme for ``k >= 1`` bytes and then ends it; such tokens are
   grouped by the emitted terminal set into a ``RemainderSet`` of (token, offset) pairs whose
   remaining bytes are judged in the next context (see ``remainders``);
@@ -21,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grammar_decode.maskstore.remainders import RemainderSet
-from grammar_decode.maskstore.walk import walk_vocabulary
+from grammar_decode.maskstore.walk import split_point, walk_vocabulary
 
 
 @dataclass
@@ -31,6 +34,7 @@ class StateMasks:
     inside: np.ndarray  # packed bits over the vocabulary
     d0: np.ndarray  # packed bits over the vocabulary
     n_d0: int
+    backtrack: np.ndarray  # packed bits: die before any complete lexeme inside the token
     crossing: list[tuple[int, RemainderSet]] = field(default_factory=list)  # (emit idx, pairs)
 
     @property
@@ -71,23 +75,27 @@ class ContextStore:
     def _build_state(self, q: int, trans: np.ndarray, vocab: object) -> StateMasks:
         matrix, lengths, ids = vocab.byte_matrix()  # type: ignore[attr-defined]
         size = vocab.size  # type: ignore[attr-defined]
-        stop, last = walk_vocabulary(trans, q, matrix, lengths)
-        alive = stop == lengths
-        emit_at_stop = self._emit_of_state[last]
-        died_ok = ~alive & (emit_at_stop >= 0)
-        d0_ids = ids[died_ok & (stop == 0)]
-        cross = np.flatnonzero(died_ok & (stop > 0))
+        accepting = self._emit_of_state >= 0
+        walk = walk_vocabulary(trans, accepting, q, matrix, lengths)
+        alive = walk.stop == lengths
+        pos, end_state = split_point(walk, accepting)
+        ends_here = ~alive & (end_state >= 0)
+        emit_at = np.where(ends_here, self._emit_of_state[np.maximum(end_state, 0)], -1)
+        d0_ids = ids[ends_here & (pos == 0)]
+        backtrack_ids = ids[~alive & (end_state < 0)]
+        cross = np.flatnonzero(ends_here & (pos > 0))
         groups: list[tuple[int, RemainderSet]] = []
         if len(cross):
-            e = emit_at_stop[cross]
+            e = emit_at[cross]
             order = np.argsort(e, kind="stable")
             cross, e = cross[order], e[order]
             bounds = np.flatnonzero(np.diff(e)) + 1
             for part in np.split(np.arange(len(cross)), bounds):
                 sel = cross[part]
-                groups.append((int(e[part[0]]), RemainderSet(ids[sel], stop[sel])))
+                groups.append((int(e[part[0]]), RemainderSet(ids[sel], pos[sel])))
         return StateMasks(inside=_pack(ids[alive], size), d0=_pack(d0_ids, size),
-                          n_d0=len(d0_ids), crossing=groups)
+                          n_d0=len(d0_ids), backtrack=_pack(backtrack_ids, size),
+                          crossing=groups)
 
     def nbytes(self) -> int:
         """Memory of the precomputed arrays (bitsets and remainder pairs)."""
@@ -109,6 +117,7 @@ class ContextStore:
         for q, s in self.states.items():
             arrays[f"inside{q}"] = s.inside
             arrays[f"d0{q}"] = s.d0
+            arrays[f"bt{q}"] = s.backtrack
             arrays[f"meta{q}"] = np.array([s.n_d0] + [e for e, _ in s.crossing], np.int64)
             for g, (_, r) in enumerate(s.crossing):
                 arrays[f"tok{q}_{g}"] = r.tokens
@@ -132,7 +141,7 @@ class ContextStore:
             groups = [(int(e), RemainderSet(z[f"tok{q}_{g}"], z[f"off{q}_{g}"]))
                       for g, e in enumerate(meta[1:])]
             states[q] = StateMasks(inside=z[f"inside{q}"], d0=z[f"d0{q}"], n_d0=int(meta[0]),
-                                   crossing=groups)
+                                   backtrack=z[f"bt{q}"], crossing=groups)
         return cls(int(z["n_states"][0]), emit, states)
 
 

@@ -42,7 +42,10 @@ class ChartView:
         return ChartView(self.base, self.n, self.ext + (s,))
 
 
-_State = tuple  # (ChartView, ContextLexer, lexer state)
+# (ChartView, ContextLexer, lexer state, backtrack point): the backtrack point is None, or
+# (state, pending bytes) when the lexeme was complete in ``state`` and has since read
+# ``pending`` bytes without being complete again (longest match may have to fall back there).
+_State = tuple
 
 
 def _emit(compiled: CompiledGrammar, view: ChartView, ctx: ContextLexer, q: int
@@ -54,33 +57,56 @@ def _emit(compiled: CompiledGrammar, view: ChartView, ctx: ContextLexer, q: int
     return _emit_set(compiled, view, ctx, emitted)
 
 
+def _restart(compiled: CompiledGrammar, view: ChartView, ctx: ContextLexer, q: int,
+             data: bytes) -> _State | None:
+    """End the lexeme in state ``q``, then lex ``data`` from an empty lexeme."""
+    after = _emit(compiled, view, ctx, q)
+    if after is None:
+        return None
+    state: _State | None = (after[0], after[1], 0, None)
+    for b in data:
+        state = _step(compiled, state, b)
+        if state is None:
+            return None
+    return state
+
+
 def _step(compiled: CompiledGrammar, state: _State, b: int) -> _State | None:
     """Feed one byte; None when the text stops being a viable prefix."""
-    view, ctx, q = state
+    view, ctx, q, back = state
     nq = ctx.trans_list[q][b]
     if nq >= 0:
-        return view, ctx, nq
-    emitted = _emit(compiled, view, ctx, q)
-    if emitted is None:
-        return None
-    view, ctx = emitted
-    nq = ctx.trans_list[0][b]
-    if nq < 0:
-        return None
-    return view, ctx, nq
+        if ctx.emit[nq]:
+            return view, ctx, nq, None
+        if ctx.emit[q]:
+            return view, ctx, nq, (q, bytes((b,)))
+        if back is not None:
+            return view, ctx, nq, (back[0], back[1] + bytes((b,)))
+        return view, ctx, nq, None
+    if ctx.emit[q]:
+        return _restart(compiled, view, ctx, q, bytes((b,)))
+    if back is not None:
+        return _restart(compiled, view, ctx, back[0], back[1] + bytes((b,)))
+    return None
 
 
 def _accepting(compiled: CompiledGrammar, state: _State) -> bool:
-    view, ctx, q = state
+    """Whether the text is a complete sentence (the lexer flushes its lexeme at the end)."""
+    view, ctx, q, back = state
     if q == 0:
         return view[-1].accepting
-    emitted = _emit(compiled, view, ctx, q)
-    return emitted is not None and emitted[0][-1].accepting
+    if ctx.emit[q]:
+        after = _emit(compiled, view, ctx, q)
+        return after is not None and after[0][-1].accepting
+    if back is not None:
+        redo = _restart(compiled, view, ctx, back[0], back[1])
+        return redo is not None and _accepting(compiled, redo)
+    return False
 
 
 def _mask(compiled: CompiledGrammar, state: _State) -> np.ndarray:
     """Bool array over the vocabulary: tokens whose bytes keep the text viable."""
-    view, ctx, q = state
+    view, ctx, q, back = state
     store = compiled.store_for(ctx)
     masks = store.state(q, ctx.trans, compiled.vocab)
     size = compiled.vocab_size
@@ -92,8 +118,12 @@ def _mask(compiled: CompiledGrammar, state: _State) -> np.ndarray:
     if masks.n_d0:
         after = _emit(compiled, view, ctx, q)
         if after is not None:
-            sub = _mask(compiled, (after[0], after[1], 0))
+            sub = _mask(compiled, (after[0], after[1], 0, None))
             allowed |= sub & np.unpackbits(masks.d0, count=size).view(bool)
+    if back is not None:
+        redo = _restart(compiled, view, ctx, back[0], back[1])
+        if redo is not None:
+            allowed |= _mask(compiled, redo) & np.unpackbits(masks.backtrack, count=size).view(bool)
     return allowed
 
 
@@ -133,13 +163,14 @@ class GrammarMatcher:
         self._chart: list[EarleySet] = [c.initial_set]
         self._ctx = c.context_for(c.initial_set)
         self._q = 0
+        self._back: tuple[int, bytes] | None = None
         self._terminated = False
-        self._history: list[tuple[int, ContextLexer, int, bool]] = []
+        self._history: list[tuple[int, ContextLexer, int, tuple | None, bool]] = []
         self._cached_mask: np.ndarray | None = None
 
     # -- state -----------------------------------------------------------------------------
     def _state(self) -> _State:
-        return ChartView(self._chart, len(self._chart)), self._ctx, self._q
+        return ChartView(self._chart, len(self._chart)), self._ctx, self._q, self._back
 
     def is_accepting(self) -> bool:
         """Whether the text so far is a complete sentence (so EOS may come next)."""
@@ -207,7 +238,7 @@ class GrammarMatcher:
             if state is None:
                 return False
         self._push_history()
-        view, self._ctx, self._q = state
+        view, self._ctx, self._q, self._back = state
         self._chart.extend(view.ext)
         return True
 
@@ -216,7 +247,8 @@ class GrammarMatcher:
         return self.accept_bytes(text.encode("utf-8"))
 
     def _push_history(self) -> None:
-        self._history.append((len(self._chart), self._ctx, self._q, self._terminated))
+        self._history.append((len(self._chart), self._ctx, self._q, self._back,
+                              self._terminated))
         self._cached_mask = None
 
     def rollback(self, n_tokens: int = 1) -> None:
@@ -225,7 +257,7 @@ class GrammarMatcher:
             raise ValueError(f"cannot roll back {n_tokens} of {len(self._history)} steps")
         if n_tokens == 0:
             return
-        n, self._ctx, self._q, self._terminated = self._history[-n_tokens]
+        n, self._ctx, self._q, self._back, self._terminated = self._history[-n_tokens]
         del self._history[-n_tokens:]
         del self._chart[n:]
         self._cached_mask = None
@@ -235,7 +267,8 @@ class GrammarMatcher:
         other = GrammarMatcher.__new__(GrammarMatcher)
         other.compiled = self.compiled
         other._chart = list(self._chart)
-        other._ctx, other._q, other._terminated = self._ctx, self._q, self._terminated
+        other._ctx, other._q, other._back = self._ctx, self._q, self._back
+        other._terminated = self._terminated
         other._history = list(self._history)
         other._cached_mask = self._cached_mask
         return other
