@@ -17,9 +17,11 @@ from grammar_decode.cache import atomic_write_bytes, cache_dir
 from grammar_decode.errors import GrammarCompileError
 from grammar_decode.grammar.ir import Grammar
 from grammar_decode.grammar.lark_loader import load_grammar
+from grammar_decode.grammar.prune import prune
 from grammar_decode.maskstore.store import ContextStore
 from grammar_decode.matcher.earley import EarleyGrammar, EarleySet, initial_set
 from grammar_decode.matcher.lexer import ContextLexer, LexTerminal
+from grammar_decode.terminals.byte_dfa import ByteDFA
 from grammar_decode.terminals.regex_dfa import compile_regex
 
 CONFLICT_MODES = ("priority", "all")
@@ -73,7 +75,6 @@ class CompiledGrammar:
                  cache: Path | str | None | bool = None) -> None:
         if terminal_conflicts not in CONFLICT_MODES:
             raise ValueError(f"terminal_conflicts must be one of {CONFLICT_MODES}")
-        self.grammar = grammar
         self.vocab = vocab
         self.terminal_conflicts = terminal_conflicts
         self.schema_issues: list = []
@@ -82,7 +83,14 @@ class CompiledGrammar:
         else:
             self._cache_path = Path(cache) if cache else cache_dir("maskstore")
         started = time.perf_counter()
-        self.terminals = self._compile_terminals(grammar)
+        dfas = self._compile_terminals(grammar)
+        # the pruned grammar: alternatives that can never complete are gone
+        self.grammar = grammar = prune(
+            grammar, {name for name, dfa in dfas.items() if dfa.n_states == 0})
+        self.terminals = [
+            LexTerminal(i, spec.name, dfas[spec.name], spec.priority, spec.is_literal,
+                        spec.ignored)
+            for i, spec in enumerate(sorted(grammar.terminals.values(), key=lambda t: t.name))]
         self.terminal_ids = {t.name: t.id for t in self.terminals}
         self.ignored_ids = frozenset(t.id for t in self.terminals if t.ignored)
         self.earley = EarleyGrammar(grammar, self.terminal_ids)
@@ -93,20 +101,18 @@ class CompiledGrammar:
         self.compile_seconds = time.perf_counter() - started
 
     @staticmethod
-    def _compile_terminals(grammar: Grammar) -> list[LexTerminal]:
-        out = []
-        for i, spec in enumerate(sorted(grammar.terminals.values(), key=lambda t: t.name)):
+    def _compile_terminals(grammar: Grammar) -> dict[str, ByteDFA]:
+        """Byte DFAs of every terminal (an empty DFA marks a terminal that matches nothing)."""
+        out = {}
+        for spec in grammar.terminals.values():
             try:
                 dfa = compile_regex(spec.regex)
             except GrammarCompileError as exc:
                 raise GrammarCompileError(f"terminal {spec.name}: {exc}") from exc
-            if dfa.n_states == 0:
-                raise GrammarCompileError(f"terminal {spec.name} matches nothing: /{spec.regex}/")
             if dfa.matches_empty():
                 raise GrammarCompileError(
                     f"terminal {spec.name} matches the empty string: /{spec.regex}/")
-            out.append(LexTerminal(i, spec.name, dfa, spec.priority, spec.is_literal,
-                                   spec.ignored))
+            out[spec.name] = dfa
         return out
 
     @property

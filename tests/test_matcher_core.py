@@ -218,3 +218,18 @@ def test_masks_on_a_real_vocabulary_shape() -> None:
     assert mask.dtype == np.bool_ and mask.shape == (vocab.size,)
     allowed = {vocab.token_bytes[i] for i in np.flatnonzero(mask)}
     assert b'":' in allowed and b'":[' in allowed and b'"},{"' not in allowed
+
+
+def test_dead_alternatives_are_pruned_not_offered() -> None:
+    """A branch using an empty terminal or a non-terminating rule is never entered."""
+    grammar = r"""
+start: "a" "b" | "x" EMPTY | "y" loop
+loop: "z" loop
+EMPTY: /(?=q)r/
+"""
+    vocab = _vocab(list("abxyzqr"))
+    m = GrammarMatcher(compile_grammar(grammar, vocab, cache_dir=False))
+    allowed = {vocab.token_bytes[i] for i in m.allowed_token_ids()}
+    assert allowed == {b"a"}
+    with pytest.raises(GrammarCompileError, match="language is empty"):
+        compile_grammar('start: "y" loop\nloop: "z" loop\n', vocab, cache_dir=False)

@@ -41,7 +41,6 @@ class EarleyGrammar:
         self.nullable = self._nullable(rules, len(nonterminals))
         self.accept_dr = self.rule_offset[0] + 1
         self.n_nonterminals = len(nonterminals)
-        self._check_productive(rules, grammar)
 
     def _sym(self, name: str, grammar: Grammar) -> int:
         if name in self.terminal_ids:
@@ -60,22 +59,6 @@ class EarleyGrammar:
                 if not nullable[lhs] and all(s >= 0 and nullable[s] for s in rhs):
                     nullable[lhs] = changed = True
         return nullable
-
-    def _check_productive(self, rules: list[tuple[int, tuple[int, ...]]],
-                          grammar: Grammar) -> None:
-        """Every nonterminal must derive some terminal string (else prefixes could dead-end)."""
-        productive = [False] * self.n_nonterminals
-        changed = True
-        while changed:
-            changed = False
-            for lhs, rhs in rules:
-                if not productive[lhs] and all(s < 0 or productive[s] for s in rhs):
-                    productive[lhs] = changed = True
-        names = {i: n for n, i in self.nt_ids.items()}
-        dead = [names[i] for i, ok in enumerate(productive) if not ok]
-        if dead:
-            raise GrammarCompileError(
-                f"nonterminal(s) derive no finite string: {', '.join(sorted(dead))}")
 
 
 @dataclass(frozen=True, eq=False)
