@@ -40,13 +40,19 @@ class RemainderSet:
 
 
 class Outcome:
-    """Valid token ids, and child groups keyed by the emitted terminal ids."""
+    """Valid token ids (also packed when many), and child groups keyed by emitted terminals."""
 
-    __slots__ = ("valid", "children")
+    __slots__ = ("valid", "packed", "children")
 
-    def __init__(self, valid: np.ndarray, children: list[tuple[frozenset[int], RemainderSet]]):
+    def __init__(self, valid: np.ndarray, children: list[tuple[frozenset[int], RemainderSet]],
+                 size: int) -> None:
         self.valid = valid
         self.children = children
+        self.packed: np.ndarray | None = None
+        if len(valid) * 64 > size:
+            bits = np.zeros(size, dtype=bool)
+            bits[valid] = True
+            self.packed = np.packbits(bits)
 
 
 def _walk(rs: RemainderSet, lexer: Any, vocab: Any) -> Outcome:
@@ -65,7 +71,7 @@ def _walk(rs: RemainderSet, lexer: Any, vocab: Any) -> Outcome:
         for key in np.unique(e):
             sel = dead[e == key]
             children.append((lexer.emit[int(key)], RemainderSet(rs.tokens[sel], pos[sel])))
-    return Outcome(valid, children)
+    return Outcome(valid, children, vocab.size)
 
 
 def _row_index(vocab: Any) -> np.ndarray:

@@ -104,13 +104,42 @@ def _accepting(compiled: CompiledGrammar, state: _State) -> bool:
     return False
 
 
-def _mask(compiled: CompiledGrammar, state: _State) -> np.ndarray:
-    """Bool array over the vocabulary: tokens whose bytes keep the text viable."""
+class _TokenSet:
+    """A token set under construction: a packed bitset part plus small id arrays, so that
+    unions of large precomputed sets are byte-wise ORs and small ones cost their size."""
+
+    __slots__ = ("packed", "ids")
+
+    def __init__(self, packed: np.ndarray) -> None:
+        self.packed = packed.copy()
+        self.ids: list[np.ndarray] = []
+
+    def add(self, packed: np.ndarray | None, ids: np.ndarray) -> None:
+        if packed is not None:
+            np.bitwise_or(self.packed, packed, out=self.packed)
+        elif len(ids):
+            self.ids.append(ids)
+
+    def add_filtered(self, other: _TokenSet, keep: np.ndarray) -> None:
+        """Add ``other`` restricted to the packed set ``keep``."""
+        np.bitwise_or(self.packed, other.packed & keep, out=self.packed)
+        for ids in other.ids:
+            hit = (keep[ids >> 3] >> (7 - (ids & 7))) & 1
+            self.ids.append(ids[hit.astype(bool)])
+
+    def to_bool(self, size: int) -> np.ndarray:
+        out = np.unpackbits(self.packed, count=size).view(bool)
+        for ids in self.ids:
+            out[ids] = True
+        return out
+
+
+def _mask(compiled: CompiledGrammar, state: _State) -> _TokenSet:
+    """Tokens whose bytes keep the text viable."""
     view, ctx, q, back = state
     store = compiled.store_for(ctx)
     masks = store.state(q, ctx.trans, compiled.vocab)
-    size = compiled.vocab_size
-    allowed = np.unpackbits(masks.inside, count=size).view(bool)
+    allowed = _TokenSet(masks.inside)
     for e_index, remainders in masks.crossing:
         after = _emit_set(compiled, view, ctx, ctx.ids_of(store.emit_sets[e_index]))
         if after is not None:
@@ -118,21 +147,20 @@ def _mask(compiled: CompiledGrammar, state: _State) -> np.ndarray:
     if masks.n_d0:
         after = _emit(compiled, view, ctx, q)
         if after is not None:
-            sub = _mask(compiled, (after[0], after[1], 0, None))
-            allowed |= sub & np.unpackbits(masks.d0, count=size).view(bool)
+            allowed.add_filtered(_mask(compiled, (after[0], after[1], 0, None)), masks.d0)
     if back is not None:
         redo = _restart(compiled, view, ctx, back[0], back[1])
         if redo is not None:
-            allowed |= _mask(compiled, redo) & np.unpackbits(masks.backtrack, count=size).view(bool)
+            allowed.add_filtered(_mask(compiled, redo), masks.backtrack)
     return allowed
 
 
 def _judge_remainders(compiled: CompiledGrammar, after: tuple[ChartView, ContextLexer],
-                      remainders: RemainderSet, allowed: np.ndarray) -> None:
-    """Mark tokens whose remaining bytes are viable after a lexeme was emitted."""
+                      remainders: RemainderSet, allowed: _TokenSet) -> None:
+    """Add tokens whose remaining bytes are viable after a lexeme was emitted."""
     view, ctx = after
     outcome = remainders.outcome(ctx, compiled.vocab)
-    allowed[outcome.valid] = True
+    allowed.add(outcome.packed, outcome.valid)
     for emitted, child in outcome.children:
         nxt = _emit_set(compiled, view, ctx, emitted)
         if nxt is not None:
@@ -189,7 +217,7 @@ class GrammarMatcher:
         if self._terminated:
             mask = np.zeros(size, dtype=bool)
         else:
-            mask = _mask(self.compiled, self._state()).copy()
+            mask = _mask(self.compiled, self._state()).to_bool(size)
             if self.is_accepting():
                 mask[list(self.compiled.eos_token_ids)] = True
         self._cached_mask = mask
