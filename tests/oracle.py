@@ -42,6 +42,39 @@ import regex
 from lark.lexer import PatternStr
 from lark.parsers.lalr_analysis import Shift
 
+
+# Python's ``re`` (what Lark uses) and the ``regex`` module disagree on ``\s``: ``re`` follows
+# str.isspace(), which includes U+001C..U+001F; ``regex`` follows Unicode White_Space. The
+# oracle must judge with ``re``'s meaning, so ``\s``/``\S`` are spelled out for ``regex``.
+_RE_SPACE = "".join(f"\\U{cp:08x}" for cp in range(0x110000)
+                    if not 0xD800 <= cp <= 0xDFFF and chr(cp).isspace())
+
+
+def _re_semantics(pattern: str) -> str:
+    r"""Rewrite ``\s`` and ``\S`` (outside and inside classes) with re's whitespace set."""
+    out = []
+    i = 0
+    in_class = False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            if nxt == "s":
+                out.append(_RE_SPACE if in_class else f"[{_RE_SPACE}]")
+            elif nxt == "S" and not in_class:
+                out.append(f"[^{_RE_SPACE}]")
+            else:
+                out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if ch == "[" and not in_class:
+            in_class = True
+        elif ch == "]" and in_class:
+            in_class = False
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
 __all__ = ["PrefixOracle", "GrammarAmbiguityError", "get_oracle", "is_viable_prefix",
            "is_sentence"]
 
@@ -87,8 +120,8 @@ class PrefixOracle:
         self._terminals = {
             t.name: _Terminal(
                 name=t.name,
-                pattern=regex.compile(t.pattern.to_regexp()),
-                longest=regex.compile(t.pattern.to_regexp(), flags=regex.POSIX),
+                pattern=regex.compile(_re_semantics(t.pattern.to_regexp())),
+                longest=regex.compile(_re_semantics(t.pattern.to_regexp()), flags=regex.POSIX),
                 priority=t.priority,
                 is_literal=isinstance(t.pattern, PatternStr),
                 ignored=t.name in ignored)
