@@ -611,7 +611,8 @@ class Normalizer:
                     k in s for k in ("patternProperties", "additionalProperties")):
                 alts = [[syn({"type": "object", "required": [k], "properties": {k: {"not": v}}})]
                         for k, v in value.items() if v is not True and v != {}]
-            elif kw == "items" and not isinstance(value, list) and "prefixItems" not in s:
+            elif (kw == "items" and not isinstance(value, list) and "prefixItems" not in s
+                  and "contains" not in self.inactive):
                 alts = [[syn({"type": "array", "contains": {"not": value}})]]
             elif kw == "contains" and "minContains" not in s and "maxContains" not in s:
                 alts = [non("array"), [syn({"type": "array", "items": {"not": value}})]]

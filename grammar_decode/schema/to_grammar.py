@@ -26,6 +26,7 @@ from .refs import Ctx
 
 WS_REGEX = r"\r?\n[ \t]{0,20}|[ \t]{1,20}"  # one run: a newline + indentation, or spaces
 MAX_STATES = 4000
+NEVER_HEAD = "(?!)"  # a lookahead that always fails: the terminal builders' empty language
 MAX_UNIQUE_DOMAIN = 6
 
 
@@ -185,7 +186,7 @@ class GrammarBuilder:
             return ctx.key
         h = self._hash.get(id(ctx.schema))
         if h is None:
-            dumped = json.dumps(ctx.schema, sort_keys=True, default=str)
+            dumped = json.dumps(ctx.schema, default=str)  # key order matters (property order)
             h = hashlib.sha1(dumped.encode()).hexdigest()
             self._hash[id(ctx.schema)] = h
         return (ctx.base, h)
@@ -217,7 +218,8 @@ class GrammarBuilder:
         if "number" in b.types or "integer" in b.types:
             parts.extend(self.number_terminals(b, integer="number" not in b.types))
         if "string" in b.types:
-            parts.append(self.tok(self.string_terminal(b), "S"))
+            rx = self.string_terminal(b)
+            parts.append(None if rx is None else self.tok(rx, "S"))
         if "array" in b.types:
             parts.append(self.array(b))
         if "object" in b.types:
@@ -240,6 +242,8 @@ class GrammarBuilder:
         frag = dict(b.num, type="integer" if integer else "number")
         rx, issues = self._number_regex(frag, b.num_ptr, integer, approximate=True)
         self._record(issues)
+        if rx.startswith(NEVER_HEAD):
+            return []
         values = [v for v in b.excluded if isinstance(v, (int, float)) and not isinstance(v, bool)]
         if not values:
             return [self.tok(rx, "N")]
@@ -280,6 +284,8 @@ class GrammarBuilder:
                 elif main[k] != v:
                     extra.append(({k: v}, fptr))
         heads, body = self.string_rx(main, ptr)
+        if NEVER_HEAD in heads:
+            return None
         for frag, fptr in extra:
             h, rest = self.string_rx(frag, fptr)
             heads += h + [f"(?={rest})"]
@@ -301,13 +307,14 @@ class GrammarBuilder:
             return None
         branches = [b for b in self.norm.expand(conj) if "string" in b.types]
         if len(branches) == 1 and branches[0].finite is None:
-            return split_lookaheads(self.string_terminal(branches[0])[1:])
+            rx = self.string_terminal(branches[0])
+            return split_lookaheads(rx[1:]) if rx is not None else ([NEVER_HEAD], '"')
         if branches and all(b.finite is not None for b in branches):
             lits = [re.escape(dump_value(v)[1:]) for b in branches for v in b.finite
                     if isinstance(v, str)]
-            return ([], "(?:" + "|".join(lits) + ")") if lits else (["(?!)"], '"')
+            return ([], "(?:" + "|".join(lits) + ")") if lits else ([NEVER_HEAD], '"')
         if not branches:
-            return (["(?!)"], '"')
+            return ([NEVER_HEAD], '"')
         self.issues.add(pointer, "propertyNames", "alternatives of string constraints; not enforced")
         return None
 
