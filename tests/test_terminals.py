@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import bisect
+import io
 import random
 import re
 
+import numpy as np
 import pytest
 
 from grammar_decode.errors import GrammarCompileError
-from grammar_decode.terminals.regex_dfa import compile_literal, compile_regex
+from grammar_decode.terminals import byte_dfa, dfa_cache, regex_dfa
+from grammar_decode.terminals.char_semantics import unicode_class
+from grammar_decode.terminals.regex_dfa import build_regex, compile_literal, compile_regex
 from grammar_decode.terminals.utf8 import utf8_sequences
 
 PATTERNS = [
@@ -29,8 +34,14 @@ PATTERNS = [
     r"\d+\s\w",
     r"[^\W\d]+",
     r"(?i:[a-c]x)+",
+    r"(?i:in|[^a-z]ſ)",
+    r"(?i:[é\w]+)",
+    r"(?i:[^\W_]k)",
+    r"[\w.-]+@(?:[^\W_]+\.)+[a-z]{2,}",
+    r"(?:[^\x00-\x7f]|é)+(?=\d|ü)[\dü]*\s?",
 ]
-ALPHABET = list('ab"\\xyzcdeé𝄞ü0159.-+eE_ Au\n') + ["if", "select", "SeLeCt"]
+ALPHABET = (list('ab"\\xyzcdeé𝄞ü0159.-+eE_ Au\nİıſKkµμ٣ \u3000@')
+            + ["if", "select", "SeLeCt"])
 
 
 def _random_strings(rng: random.Random, n: int) -> list[str]:
@@ -106,3 +117,182 @@ def test_utf8_sequences_cover_exactly() -> None:
 def test_unsupported_constructs_raise(bad: str) -> None:
     with pytest.raises(GrammarCompileError, match="regex|lookahead|lookbehind"):
         compile_regex(bad)
+
+
+# ---------------------------------------------------------------- case folding (flag i)
+
+def _case_candidates() -> list[str]:
+    """Every code point whose str lower/upper differs from itself, plus what those map to
+    (independent of the tables under test), plus a fixed sample of other characters."""
+    out: set[str] = set()
+    for cp in range(0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        c = chr(cp)
+        if c.lower() != c or c.upper() != c:
+            out.add(c)
+            out.update(x for x in (c.lower(), c.upper()) if len(x) == 1)
+    rng = random.Random(7)
+    out.update(chr(rng.choice([rng.randint(0, 0xD7FF), rng.randint(0xE000, 0x10FFFF)]))
+               for _ in range(1500))
+    return sorted(out)
+
+
+@pytest.fixture(scope="module")
+def case_candidates() -> list[str]:
+    return _case_candidates()
+
+
+@pytest.mark.parametrize("pattern, template", [
+    ("(?i:in)", "{}n"), ("(?i:in)", "i{}"), ("(?i:[a-z]+)", "{}"), ("(?i:[a-z]+)", "q{}"),
+    ("(?i:select)", "se{}ect"), ("(?i:select)", "selec{}"), ("(?i:[^a-z])", "{}"),
+    ("(?i:k)", "{}"), ("(?i:[\u0100-\u017f\u0370-\u03ff])", "{}"), ("(?i:[a\\W])", "{}"),
+    ("(?i:\\w)", "{}"), ("(?i:[^\u00b5s])", "{}"), ("(?i:\u0130)", "{}"),
+    ("(?i:[\U00010400-\U00010410])", "{}"),
+])
+def test_ignorecase_matches_python_re(pattern: str, template: str,
+                                      case_candidates: list[str]) -> None:
+    dfa = compile_regex(pattern)
+    compiled = re.compile(pattern)
+    for c in case_candidates:
+        text = template.format(c)
+        expected = compiled.fullmatch(text) is not None
+        assert dfa.fullmatch(text.encode("utf-8")) == expected, (pattern, text, hex(ord(c)))
+
+
+def test_ignorecase_known_equivalences() -> None:
+    assert compile_regex("(?i:in)").fullmatch("İN".encode())
+    assert compile_regex("(?i:s)").fullmatch("ſ".encode())
+    assert compile_regex("(?i:k)").fullmatch("\u212a".encode())
+    assert not compile_regex("(?i:[^a-z])").fullmatch("\u212a".encode())
+
+
+@pytest.mark.parametrize("name, truth", [
+    ("d", lambda c: c.isdecimal()),
+    ("w", lambda c: c.isalnum() or c == "_"),
+    ("s", lambda c: c.isspace()),
+])
+def test_unicode_classes_match_python(name: str, truth) -> None:
+    ranges = unicode_class(name)
+    rng = random.Random(5)
+    cps = list(range(0x3400)) + [rng.randint(0x3400, 0x10FFFF) for _ in range(20000)]
+    starts = [a for a, _ in ranges]
+    for cp in cps:
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        i = bisect.bisect_right(starts, cp) - 1
+        inside = i >= 0 and cp <= ranges[i][1]
+        assert inside == truth(chr(cp)), (name, hex(cp))
+
+
+# ---------------------------------------------------------------- determinism, limits
+
+@pytest.mark.parametrize("a, b", [
+    ("a|b", "[ab]"), ("(?:ab)*a", "a(?:ba)*"), ("x{2,3}", "xx|xxx"),
+    ("[a-c]+(?=b)[a-z]*", "[a-c]+b[a-z]*"), ("é|e", "[eé]"),
+])
+def test_same_language_same_digest(a: str, b: str) -> None:
+    assert build_regex(a).digest() == build_regex(b).digest()
+
+
+def test_rebuild_is_deterministic() -> None:
+    for pattern in PATTERNS:
+        first = build_regex(pattern)
+        again = build_regex(pattern)
+        assert first.digest() == again.digest()
+        assert (first.trans == again.trans).all() and (first.accepting == again.accepting).all()
+
+
+def test_dfa_is_trimmed_and_minimal() -> None:
+    """Every state can reach acceptance, and the table-filling algorithm (independent of
+    the Moore refinement used to build it) finds every pair of states distinguishable."""
+    dfa = build_regex(r'"(?=(?:[^"\\]|\\.){2,4}")(?!(?:ab|cd)")(?:[^"\\]|\\.)*"')
+    n = dfa.n_states
+    rows = dfa.trans.tolist()
+    live = [bool(x) for x in dfa.accepting]
+    changed = True
+    while changed:
+        changed = False
+        for s in range(n):
+            if not live[s] and any(t >= 0 and live[t] for t in rows[s]):
+                live[s] = changed = True
+    assert all(live)
+    dead = n  # extra index for the dead state
+    acc = [bool(x) for x in dfa.accepting] + [False]
+    succ = [r for r in rows] + [[-1] * 256]
+    pairs = [(p, q) for p in range(n + 1) for q in range(p + 1, n + 1)]
+    marked = {(p, q) for p, q in pairs if acc[p] != acc[q]}
+    changed = True
+    while changed:
+        changed = False
+        for p, q in pairs:
+            if (p, q) in marked:
+                continue
+            for b in range(256):
+                x = succ[p][b] if succ[p][b] >= 0 else dead
+                y = succ[q][b] if succ[q][b] >= 0 else dead
+                if x != y and (min(x, y), max(x, y)) in marked:
+                    marked.add((p, q))
+                    changed = True
+                    break
+    assert len(marked) == len(pairs)
+
+
+def test_state_limit_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(byte_dfa, "MAX_STATES", 40)
+    with pytest.raises(GrammarCompileError, match=r"/a\{100\}/.*exceeds 40 states"):
+        build_regex("a{100}")
+
+
+# ---------------------------------------------------------------- disk cache
+
+@pytest.fixture()
+def dfa_cache_dir(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("GRAMMAR_DECODE_CACHE", str(tmp_path))
+    monkeypatch.setattr(regex_dfa, "PERSIST_MIN_SECONDS", 0.0)
+    compile_regex.cache_clear()
+    yield tmp_path
+    compile_regex.cache_clear()
+
+
+CACHED = r"[\w.-]+@(?:[^\W_]+\.)+[a-z]{2,}"
+
+
+def test_disk_cache_round_trip(dfa_cache_dir, monkeypatch: pytest.MonkeyPatch) -> None:
+    built = compile_regex(CACHED)
+    path = dfa_cache.cache_path(CACHED)
+    assert path.parent.parent == dfa_cache_dir and path.exists()
+    compile_regex.cache_clear()
+
+    def no_build(pattern: str):
+        raise AssertionError("rebuilt although cached")
+
+    monkeypatch.setattr(regex_dfa, "build_regex", no_build)
+    loaded = compile_regex(CACHED)
+    assert loaded.digest() == built.digest()
+    assert (loaded.trans == built.trans).all() and (loaded.accepting == built.accepting).all()
+    assert dfa_cache.load("other pattern") is None
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncate", "tamper"])
+def test_disk_cache_rejects_corrupt_file(dfa_cache_dir, damage: str) -> None:
+    built = compile_regex(CACHED)
+    path = dfa_cache.cache_path(CACHED)
+    if damage == "garbage":
+        path.write_bytes(b"not an npz file")
+    elif damage == "truncate":
+        path.write_bytes(path.read_bytes()[:200])
+    else:  # valid archive, altered table, stale checksum
+        with np.load(path) as data:
+            arrays = dict(data)
+        arrays["trans"] = arrays["trans"].copy()
+        arrays["trans"][0, ord("a")] = 0 if arrays["trans"][0, ord("a")] != 0 else -1
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        path.write_bytes(buf.getvalue())
+    assert dfa_cache.load(CACHED) is None
+    compile_regex.cache_clear()
+    rebuilt = compile_regex(CACHED)
+    assert rebuilt.digest() == built.digest()
+    fixed = dfa_cache.load(CACHED)  # the rebuild rewrote a valid file
+    assert fixed is not None and fixed.digest() == built.digest()

@@ -9,16 +9,21 @@ exactly), determinised and minimised. Top-level lookaheads become automaton inte
 from __future__ import annotations
 
 import functools
+import time
+
+import numpy as np
 
 from grammar_decode.errors import GrammarCompileError
+from grammar_decode.terminals import dfa_cache
 from grammar_decode.terminals.byte_dfa import (
     DEAD,
     ByteDFA,
     concatenate,
     determinize,
-    empty_dfa,
     product,
+    union,
 )
+from grammar_decode.terminals.char_semantics import Ranges
 from grammar_decode.terminals.regex_parse import (
     Alt,
     CharSet,
@@ -30,21 +35,40 @@ from grammar_decode.terminals.regex_parse import (
 from grammar_decode.terminals.utf8 import MAX_CODE_POINT, utf8_sequences
 
 _MAX_NFA_STATES = 400_000
+# Only DFAs that took at least this long to build are written to disk: loading a tiny .npz
+# costs more than rebuilding a short literal.
+PERSIST_MIN_SECONDS = 0.002
 
 
 def compile_literal(text: str | bytes) -> ByteDFA:
-    """DFA matching exactly one byte string."""
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    edges = [[(b, b, i + 1)] for i, b in enumerate(data)] + [[]]
-    return determinize(edges, 0, {len(data)})
+    """DFA matching exactly one byte string (a chain: already minimal and canonical)."""
+    data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+    n = len(data)
+    trans = np.full((n + 1, 256), DEAD, dtype=np.int32)
+    trans[np.arange(n), np.frombuffer(data, dtype=np.uint8)] = np.arange(1, n + 1)
+    accepting = np.zeros(n + 1, dtype=bool)
+    accepting[n] = True
+    return ByteDFA(trans, accepting)
 
 
 @functools.lru_cache(maxsize=4096)
 def compile_regex(pattern: str) -> ByteDFA:
-    """Compile a whole-lexeme regex to a minimal byte DFA.
+    """Compile a whole-lexeme regex to a minimal byte DFA (memoised in process and on disk).
 
     Raises GrammarCompileError naming the pattern when a construct is unsupported.
     """
+    cached = dfa_cache.load(pattern)
+    if cached is not None:
+        return cached
+    started = time.perf_counter()
+    dfa = build_regex(pattern)
+    if time.perf_counter() - started >= PERSIST_MIN_SECONDS:
+        dfa_cache.store(pattern, dfa)
+    return dfa
+
+
+def build_regex(pattern: str) -> ByteDFA:
+    """Compile ``pattern`` from scratch (no cache), as ``compile_regex`` does on a miss."""
     try:
         return _compile_top(parse_regex(pattern), pattern)
     except GrammarCompileError as exc:
@@ -55,10 +79,28 @@ def compile_regex(pattern: str) -> ByteDFA:
         raise GrammarCompileError(f"terminal regex /{pattern}/ is nested too deeply") from exc
 
 
-def _compile_top(node: object, source: str) -> ByteDFA:
+def _has_lookahead(node: object) -> bool:
     if isinstance(node, Alt):
-        options = [_compile_top(o, source) for o in node.options]
-        return _union(options)
+        return any(_has_lookahead(o) for o in node.options)
+    return isinstance(node, Look) or (isinstance(node, Concat)
+                                      and any(isinstance(p, Look) for p in node.parts))
+
+
+def _literal_text(node: object) -> str | None:
+    """The string a node matches if it is a chain of single characters, else None."""
+    parts = node.parts if isinstance(node, Concat) else (node,)
+    if not all(isinstance(p, CharSet) and len(p.ranges) == 1 and p.ranges[0][0] == p.ranges[0][1]
+               and not 0xD800 <= p.ranges[0][0] <= 0xDFFF for p in parts):
+        return None
+    return "".join(chr(p.ranges[0][0]) for p in parts)
+
+
+def _compile_top(node: object, source: str) -> ByteDFA:
+    if not _has_lookahead(node):
+        text = _literal_text(node)
+        return compile_literal(text) if text is not None else _plain(node, source)
+    if isinstance(node, Alt):
+        return union([_compile_top(o, source) for o in node.options])
     parts = list(node.parts) if isinstance(node, Concat) else [node]
     for i, part in enumerate(parts):
         if isinstance(part, Look):
@@ -69,41 +111,15 @@ def _compile_top(node: object, source: str) -> ByteDFA:
     return _plain(node, source)
 
 
-def _union(dfas: list[ByteDFA]) -> ByteDFA:
-    edges: list[list[tuple[int, int, int]]] = [[]]
-    eps: list[list[int]] = [[]]
-    finals: set[int] = set()
-    for dfa in dfas:
-        off = len(edges)
-        for s in range(dfa.n_states):
-            edges.append(_row_edges(dfa.trans[s], off))
-            eps.append([])
-            if dfa.accepting[s]:
-                finals.add(off + s)
-        if dfa.n_states:
-            eps[0].append(off)
-    return determinize(edges, 0, finals, eps)
-
-
-def _row_edges(row, shift: int) -> list[tuple[int, int, int]]:
-    out = []
-    b = 0
-    while b < 256:
-        t = int(row[b])
-        if t < 0:
-            b += 1
-            continue
-        e = b
-        while e + 1 < 256 and int(row[e + 1]) == t:
-            e += 1
-        out.append((b, e, t + shift))
-        b = e + 1
-    return out
-
-
 @functools.lru_cache(maxsize=1)
 def _any_star() -> ByteDFA:
     return _plain(Repeat(CharSet(((0, MAX_CODE_POINT),)), 0, None), "(?s:.)*")
+
+
+@functools.lru_cache(maxsize=1024)
+def _charset_sequences(ranges: Ranges) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """UTF-8 byte-range sequences of a character set (shared by its repeated occurrences)."""
+    return tuple(tuple(seq) for lo, hi in ranges for seq in utf8_sequences(lo, hi))
 
 
 class _ByteNFA:
@@ -125,18 +141,17 @@ class _ByteNFA:
         if isinstance(node, CharSet):
             s, e = self.new(), self.new()
             trie: dict[tuple[int, int, int], int] = {}
-            for lo, hi in node.ranges:
-                for seq in utf8_sequences(lo, hi):
-                    src = s
-                    for k, (blo, bhi) in enumerate(seq):
-                        if k == len(seq) - 1:
-                            self.edges[src].append((blo, bhi, e))
-                        else:
-                            key = (src, blo, bhi)
-                            if key not in trie:
-                                trie[key] = self.new()
-                                self.edges[src].append((blo, bhi, trie[key]))
-                            src = trie[key]
+            for seq in _charset_sequences(node.ranges):
+                src = s
+                for k, (blo, bhi) in enumerate(seq):
+                    if k == len(seq) - 1:
+                        self.edges[src].append((blo, bhi, e))
+                    else:
+                        key = (src, blo, bhi)
+                        if key not in trie:
+                            trie[key] = self.new()
+                            self.edges[src].append((blo, bhi, trie[key]))
+                        src = trie[key]
             return s, e
         if isinstance(node, Concat):
             s = e = self.new()
@@ -185,4 +200,4 @@ def _plain(node: object, source: str) -> ByteDFA:
     return determinize(nfa.edges, s, {e}, nfa.eps)
 
 
-__all__ = ["compile_literal", "compile_regex", "DEAD"]
+__all__ = ["build_regex", "compile_literal", "compile_regex", "DEAD"]

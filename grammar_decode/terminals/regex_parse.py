@@ -4,15 +4,18 @@ cost nothing to represent (interegular enumerates them character by character)."
 
 from __future__ import annotations
 
-import functools
-import sys
-import unicodedata
 from dataclasses import dataclass
 
 from grammar_decode.errors import GrammarCompileError
+from grammar_decode.terminals.char_semantics import (
+    ASCII_CLASSES,
+    Ranges,
+    ignorecase_class,
+    ignorecase_literal,
+    normalize,
+    unicode_class,
+)
 from grammar_decode.terminals.utf8 import MAX_CODE_POINT, complement_ranges
-
-Ranges = tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -48,58 +51,17 @@ class Look:
 EMPTY = Concat(())
 
 
-def normalize(ranges: list[tuple[int, int]]) -> Ranges:
-    """Sorted, merged, disjoint ranges."""
-    out: list[list[int]] = []
-    for lo, hi in sorted(ranges):
-        if out and lo <= out[-1][1] + 1:
-            out[-1][1] = max(out[-1][1], hi)
-        else:
-            out.append([lo, hi])
-    return tuple((a, b) for a, b in out)
-
-
-@functools.lru_cache(maxsize=None)
-def _unicode_class(name: str) -> Ranges:
-    """Python's Unicode \\d, \\w, \\s as ranges (computed once per process)."""
-    test = {
-        "d": lambda c: unicodedata.category(c) == "Nd",
-        "w": lambda c: c.isalnum() or c == "_",
-        "s": lambda c: c.isspace(),
-    }[name]
-    cps = [cp for cp in range(sys.maxunicode + 1)
-           if not 0xD800 <= cp <= 0xDFFF and test(chr(cp))]
-    return normalize([(c, c) for c in cps])
-
-
 def _class_escape(ch: str, ascii_only: bool) -> Ranges | None:
-    ascii_sets = {"d": ((48, 57),), "w": ((48, 57), (65, 90), (95, 95), (97, 122)),
-                  "s": ((9, 13), (32, 32))}
     low = ch.lower()
-    if low not in ascii_sets:
+    if low not in ASCII_CLASSES:
         return None
-    base = ascii_sets[low] if ascii_only else _unicode_class(low)
+    base = ASCII_CLASSES[low] if ascii_only else unicode_class(low)
     if ch.isupper():
         return tuple(complement_ranges(list(base)))
     return base
 
 
 _SIMPLE_ESCAPES = {"n": 10, "t": 9, "r": 13, "f": 12, "v": 11, "a": 7, "0": 0}
-
-
-def _fold_case(ranges: Ranges) -> Ranges:
-    """Add the other-case forms of every character (``i`` flag)."""
-    total = sum(b - a + 1 for a, b in ranges)
-    if total > 200_000:
-        raise GrammarCompileError("case-insensitive class is too large to fold")
-    extra: list[tuple[int, int]] = list(ranges)
-    for a, b in ranges:
-        for cp in range(a, b + 1):
-            c = chr(cp)
-            for v in {c.lower(), c.upper(), c.casefold()}:
-                if len(v) == 1 and v != c:
-                    extra.append((ord(v), ord(v)))
-    return normalize(extra)
 
 
 class _Parser:
@@ -199,8 +161,9 @@ class _Parser:
         return self.literal(ord(ch), flags)
 
     def literal(self, cp: int, flags: frozenset[str]) -> CharSet:
-        ranges: Ranges = ((cp, cp),)
-        return CharSet(_fold_case(ranges) if "i" in flags else ranges)
+        if "i" in flags:
+            return CharSet(ignorecase_literal(cp, "a" in flags))
+        return CharSet(((cp, cp),))
 
     def group(self, flags: frozenset[str]) -> object:
         if self.peek() == "?":
@@ -273,15 +236,20 @@ class _Parser:
         if self.peek() == "^":
             negate = True
             self.i += 1
-        ranges: list[tuple[int, int]] = []
+        plain = frozenset(flags - {"i"})
+        items: list[tuple[int, int]] = []  # literals and ranges (case-folded under ``i``)
+        categories: list[tuple[int, int]] = []  # \d \w \s escapes (never folded)
         first = True
         while True:
             ch = self.take()
             if ch == "]" and not first:
                 break
             first = False
+            if ch == "\\" and self.peek() is not None and self.peek() in "dwsDWS":
+                categories.extend(_class_escape(self.take(), "a" in flags))
+                continue
             if ch == "\\":
-                item = self.escape(frozenset(flags - {"i"}), in_class=True).ranges
+                item = self.escape(plain, in_class=True).ranges
             elif ch == "[" and self.peek() == ":":
                 raise self.error("POSIX classes are not supported")
             else:
@@ -291,7 +259,7 @@ class _Parser:
                 self.i += 1
                 nxt = self.take()
                 if nxt == "\\":
-                    end = self.escape(frozenset(flags - {"i"}), in_class=True).ranges
+                    end = self.escape(plain, in_class=True).ranges
                     if len(end) != 1 or end[0][0] != end[0][1]:
                         raise self.error("bad character range")
                     hi = end[0][0]
@@ -300,10 +268,11 @@ class _Parser:
                 if hi < item[0][0]:
                     raise self.error("bad character range")
                 item = ((item[0][0], hi),)
-            ranges.extend(item)
-        result = normalize(ranges)
+            items.extend(item)
         if "i" in flags:
-            result = _fold_case(result)
+            result = ignorecase_class(normalize(items), normalize(categories), "a" in flags)
+        else:
+            result = normalize(items + categories)
         if negate:
             result = tuple(complement_ranges(list(result)))
         return CharSet(result)
