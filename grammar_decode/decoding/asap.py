@@ -30,14 +30,8 @@ import numpy as np
 
 from grammar_decode.decoding.asap_models import Session, Warp, open_session
 from grammar_decode.decoding.asap_trie import Trie, TrieNode, load_tries, propagate, save_tries
+from grammar_decode.decoding.loop import new_matcher
 from grammar_decode.errors import GrammarDecodeError
-
-
-def new_matcher(compiled: Any) -> Any:
-    """A fresh GrammarMatcher for the compiled grammar."""
-    from grammar_decode.matcher.matcher import GrammarMatcher
-
-    return GrammarMatcher(compiled)
 
 
 @dataclass(frozen=True)
