@@ -28,7 +28,7 @@ CONFLICT_MODES = ("priority", "all")
 
 # Mask stores depend only on (lexer content, vocabulary): shared by every grammar in a process.
 _STORE_MEMORY: OrderedDict[str, ContextStore] = OrderedDict()
-_STORE_MEMORY_LIMIT = 4096
+_STORE_MEMORY_LIMIT = 512  # stores are ~0.1-5 MB each at 151k tokens
 _STORE_LOCK = threading.Lock()
 _DIRTY: weakref.WeakSet[ContextStore] = weakref.WeakSet()
 
