@@ -12,9 +12,10 @@ RUN_MODES = ("compile", "replay", "generate", "testsuite")
 
 
 def _run_arguments(p: argparse.ArgumentParser, mode: str) -> None:
-    p.add_argument("--engine", default="grammar_decode",
-                   help="comma list of grammar_decode, xgrammar, llguidance, outlines_core, or "
-                        "'all' (a module:Class plug-in is accepted too); default grammar_decode")
+    p.add_argument("--engine", action="append", default=None,
+                   help="repeatable or a comma list of grammar_decode, xgrammar, llguidance, "
+                        "outlines_core, or 'all' (a module:Class plug-in is accepted too); "
+                        "default grammar_decode")
     if mode == "generate":
         p.add_argument("--model", default=None,
                        help="model name or path for load_model (default: embedded SmolLM2)")
@@ -83,7 +84,11 @@ def _run(args: argparse.Namespace) -> int:
     from jsonschema_bench.pool import SetupError
     from jsonschema_bench.run import default_out, run_engine, tokenizer_label
 
-    engines = ([args.engine] if ":" in args.engine else resolve_names(args.engine))
+    engines: list[str] = []
+    for spec in args.engine or ["grammar_decode"]:
+        for name in ([spec] if ":" in spec else resolve_names(spec)):
+            if name not in engines:
+                engines.append(name)
     if args.out and len(engines) > 1:
         raise SystemExit("--out names one file: use it with a single --engine (or --out-dir)")
     items = _items(args)
@@ -120,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         for path in paths:
             print(path)
         return 0
-    return _run(args)
+    try:
+        return _run(args)
+    except ValueError as exc:  # bad option values (unknown engine, empty selection, ...)
+        print(f"jsonschema_bench: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

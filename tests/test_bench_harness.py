@@ -265,3 +265,14 @@ def test_our_engine_replay_gpt2(tmp_path: Path) -> None:
             assert inst["mask_accept_mismatch"] == 0
     build_report([str(out)], str(tmp_path / "report"), charts=False)
     assert "grammar_decode" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_engine_option_repeats_and_rejects_unknown_names(capsys) -> None:
+    """`--engine a --engine b` names both engines; an unknown one is a one-line error."""
+    from jsonschema_bench.cli import main
+
+    code = main(["replay", "--engine", "grammar_decode", "--engine", "nonexistent",
+                 "--limit", "1", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "nonexistent" in err and "Traceback" not in err
