@@ -2,22 +2,25 @@
 
 For each problem, GCD samples (a fresh trie per sample) and ASAp samples (one trie that learns)
 are drawn alternately, so that load on the machine affects both alike. Outputs, in ``--out``:
-``asap_<problem>.png`` (KL estimate and mean log-likelihood over the sample count) and
-``asap_summary.json`` (per-sample records, bounds on Z, timings).
+``asap_<problem>.png`` (KL and mean log-likelihood over the sample count), ``asap_results.json``
+(every sample) and ``asap_summary.json`` (per problem: curve checkpoints, failures, timings).
 
-KL estimate. The target is Q(w) = P(w) / Z over grammatical w. A sample i is drawn from the
-sampler's distribution Q_i at that moment, whose probability q_i(w_i) the sampler reports, so
-``log q_i(w_i) - log P(w_i) + log Z`` is an unbiased one-sample estimate of KL(Q_i || Q). Z is
-unknown but bracketed: the mass of the distinct grammatical samples seen (from both methods)
-is a lower bound, and ASAp's c~ of the empty prefix an upper bound; the plot shades the band
-between the two and draws the curve for the upper bound (a conservative KL). Samples cut off
-by the token budget are left out of the KL and log-likelihood curves and counted separately.
+KL, as in the paper: the exact target Q (the model conditioned on the grammar) is intractable,
+so it is replaced by P renormalised over the union U of the distinct grammatical outputs that
+either method drew in the whole run, P_U(w) = P(w) / sum of P over U. After n samples of a
+method, the curve shows KL(E_n || P_U), E_n being the empirical distribution of that method's
+grammatical samples among its first n. Outputs are compared as token sequences (the samplers'
+unit), EOS included. Mean log-likelihood: the running mean of log P(w | prompt) over the same
+samples. A sample that reaches ``--max-new-tokens`` without finishing (truncated) or reaches a
+prefix no token can continue (dead end) is a failure: it counts in n but not in E_n or the mean.
 
-Timing: seconds per sample, seconds per model call (node expansion), and the share of time
-spent outside node expansions (descending the trie, drawing tokens, updating c~). Both methods
-do the same work per expansion (grammar mask, forward pass, softmax), so that share is ASAp's
-bookkeeping overhead; per sample, ASAp is usually faster than GCD because it reuses the stored
-distributions of nodes it has already expanded.
+Timing, like with like: both methods run the same sampler code on the same model, each with
+its own KV cache of the prompt computed before timing starts, the same ``--max-new-tokens``,
+alternating. Reported: seconds per sample, seconds per model call (one call expands one trie
+node: grammar mask, forward pass over the tokens not yet in the KV cache, softmax), model calls
+per sample, and the share of time outside model calls (trie walk, draws, c~ updates). ASAp
+needs fewer model calls per sample as its trie fills (it reuses stored distributions), so its
+per-sample time can fall below GCD's; its overhead shows in the per-call time and that share.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import argparse
 import json
 import math
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +38,7 @@ import numpy as np
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "gad"
 DEFAULT_PROBLEMS = ["SLIA/bikes_small", "bv4/find_inv_bvsge_bvadd_4bit"]
+METHODS = ("gcd", "asap")
 
 
 @dataclass
@@ -42,19 +47,19 @@ class Record:
 
     method: str
     text: str
-    logprob: float
-    sampler_logprob: float
+    token_ids: list[int]
+    logprob: float          # log P(token_ids | prompt), EOS included
+    sampler_logprob: float  # log-probability that the sampler drew exactly these tokens
     finished: bool
     truncated: bool
-    n_tokens: int
     model_calls: int
     seconds: float
-    expand_seconds: float   # part of ``seconds`` spent computing distributions of new nodes
+    expand_seconds: float   # part of ``seconds`` spent in model calls (node expansions)
 
 
 def problem_files(problem: str, data: Path) -> tuple[Path, Path]:
     """Grammar and prompt files of ``<suite>/<name>`` (suite: SLIA or bv4)."""
-    suite, name = problem.split("/", 1)
+    suite, _, name = problem.partition("/")
     grammar = data / "examples" / "sygus" / suite / f"{name}.ebnf"
     prompt = data / "prompts" / suite / f"{name}.txt"
     for path in (grammar, prompt):
@@ -64,95 +69,186 @@ def problem_files(problem: str, data: Path) -> tuple[Path, Path]:
 
 
 def timed_sample(sampler: Any, prompt_ids: list[int], method: str) -> Record:
+    """Draw one sample; GCD forgets its trie first, so every GCD sample starts from scratch."""
     before, expand_before = sampler.expansions, sampler.expand_seconds
     start = time.perf_counter()
     if method == "gcd":
         sampler.reset(prompt_ids)
     [s] = sampler.sample(prompt_ids, 1)
     seconds = time.perf_counter() - start
-    return Record(method, s.text, s.logprob, s.sampler_logprob, s.finished, s.truncated,
-                  len(s.token_ids), sampler.expansions - before, seconds,
+    return Record(method, s.text, s.token_ids, s.logprob, s.sampler_logprob, s.finished,
+                  s.truncated, sampler.expansions - before, seconds,
                   sampler.expand_seconds - expand_before)
 
 
-def run_problem(problem: str, model: Any, tokenizer: Any, *, n_samples: int,
-                max_new_tokens: int, seed: int, data: Path) -> dict[str, Any]:
-    """Draw ``n_samples`` per method for one problem; returns records, Z bounds, timings."""
-    from grammar_decode.compiler import compile_grammar
+def compare(compiled: Any, model: Any, prompt_ids: list[int], *, n_samples: int,
+            max_new_tokens: int, seed: int, max_seconds: float = math.inf,
+            label: str = "") -> dict[str, Any]:
+    """Draw up to ``n_samples`` per method, alternating GCD and ASAp (fewer if sampling takes
+    longer than ``max_seconds``; both methods always have the same count)."""
     from grammar_decode.decoding.asap import ASApSampler
 
-    grammar, prompt_file = problem_files(problem, data)
-    compiled = compile_grammar(grammar, tokenizer)
-    prompt_ids = list(tokenizer(prompt_file.read_text())["input_ids"])
     samplers = {method: ASApSampler(compiled, model, max_new_tokens=max_new_tokens,
                                     seed=seed + offset)
-                for offset, method in enumerate(("gcd", "asap"))}
+                for offset, method in enumerate(METHODS)}
     for sampler in samplers.values():
         sampler.prefill(prompt_ids)
-    records: dict[str, list[Record]] = {"gcd": [], "asap": []}
+    records: dict[str, list[Record]] = {method: [] for method in METHODS}
+    start = time.perf_counter()
     for i in range(n_samples):
         for method, sampler in samplers.items():
             records[method].append(timed_sample(sampler, prompt_ids, method))
-        print(f"  {problem} {i + 1}/{n_samples}: gcd {records['gcd'][-1].text[-40:]!r}  "
-              f"asap {records['asap'][-1].text[-40:]!r}", flush=True)
-    distinct = {r.text: r.logprob for rs in records.values() for r in rs if r.finished}
-    z_low = float(sum(math.exp(lp) for lp in distinct.values()))
-    z_high = samplers["asap"].bounds(prompt_ids)[1]
-    return {"problem": problem, "prompt_tokens": len(prompt_ids), "z_bounds": [z_low, z_high],
+        if label:
+            print(f"  {label} {i + 1}/{n_samples}: " + "  ".join(
+                f"{m} {records[m][-1].logprob:7.2f} {records[m][-1].text[-32:]!r}"
+                for m in METHODS), flush=True)
+        if time.perf_counter() - start > max_seconds:
+            break
+    return {"prompt_tokens": len(prompt_ids), "max_new_tokens": max_new_tokens,
+            "z_bounds_asap": list(samplers["asap"].bounds(prompt_ids)),
             "records": {m: [asdict(r) for r in rs] for m, rs in records.items()}}
 
 
-def curves(records: list[dict[str, Any]], log_z: float) -> dict[str, np.ndarray]:
-    """Running KL estimate and running mean log-likelihood over the finished samples."""
-    ok = [r for r in records if r["finished"]]
-    n = np.arange(1, len(ok) + 1)
-    kl_terms = np.array([r["sampler_logprob"] - r["logprob"] for r in ok]) + log_z
-    loglik = np.array([r["logprob"] for r in ok])
-    return {"n": n, "kl": np.cumsum(kl_terms) / n, "loglik": np.cumsum(loglik) / n}
+def renormalised_target(records: dict[str, list[dict[str, Any]]]) -> dict[tuple[int, ...], float]:
+    """log P_U: log P renormalised over the distinct finished samples of all methods."""
+    logp = {tuple(r["token_ids"]): r["logprob"]
+            for rs in records.values() for r in rs if r["finished"]}
+    if not logp:
+        return {}
+    values = np.array(list(logp.values()))
+    log_z = float(values.max() + np.log(np.exp(values - values.max()).sum()))
+    return {key: value - log_z for key, value in logp.items()}
+
+
+def curves(records: list[dict[str, Any]], target: dict[tuple[int, ...], float]
+           ) -> dict[str, np.ndarray]:
+    """Per sample count n = 1..N: KL(E_n || P_U), mean log P over the finished samples among
+    the first n (NaN while there are none), and the number of failures so far."""
+    counts: Counter[tuple[int, ...]] = Counter()
+    sum_c_log_c = sum_log_target = sum_logprob = 0.0
+    finished = 0
+    kl, loglik, failures = [], [], []
+    for r in records:
+        if r["finished"]:
+            key = tuple(r["token_ids"])
+            c = counts[key]
+            sum_c_log_c += (c + 1) * math.log(c + 1) - (c * math.log(c) if c else 0.0)
+            counts[key] = c + 1
+            sum_log_target += target[key]
+            sum_logprob += r["logprob"]
+            finished += 1
+        # sum_w (c_w/m) log((c_w/m) / P_U(w)) with m finished samples
+        kl.append(sum_c_log_c / finished - math.log(finished) - sum_log_target / finished
+                  if finished else math.nan)
+        loglik.append(sum_logprob / finished if finished else math.nan)
+        failures.append(len(kl) - finished)
+    return {"n": np.arange(1, len(records) + 1), "kl": np.array(kl),
+            "loglik": np.array(loglik), "failures": np.array(failures)}
 
 
 def timing(records: list[dict[str, Any]]) -> dict[str, float]:
+    """Per-sample and per-model-call times, model calls per sample, time outside model calls."""
+    n = max(len(records), 1)
     seconds = sum(r["seconds"] for r in records)
     calls = sum(r["model_calls"] for r in records)
-    sampler_seconds = seconds - sum(r["expand_seconds"] for r in records)
-    return {"seconds_per_sample": seconds / max(len(records), 1),
-            "seconds_per_model_call": seconds / max(calls, 1),
-            "sampler_share": sampler_seconds / seconds if seconds else 0.0,
-            "model_calls_per_sample": calls / max(len(records), 1),
-            "truncated": sum(r["truncated"] for r in records),
-            "finished": sum(r["finished"] for r in records)}
+    outside = seconds - sum(r["expand_seconds"] for r in records)
+    return {"seconds_per_sample": round(seconds / n, 4),
+            "seconds_per_model_call": round(seconds / max(calls, 1), 5),
+            "model_calls_per_sample": round(calls / n, 2),
+            "outside_model_calls_share": round(outside / seconds, 5) if seconds else 0.0}
 
 
-def plot_problem(result: dict[str, Any], out: Path) -> Path:
-    """Save the KL and log-likelihood curves of GCD and ASAp for one problem."""
+def summarise(problem: str, result: dict[str, Any],
+              checkpoints: tuple[int, ...] = (1, 10, 25, 50, 100, 150, 200, 300, 500)
+              ) -> dict[str, Any]:
+    """The per-problem summary: curve values at checkpoints and at the end, failures, timing,
+    and ASAp's per-sample and per-call time relative to GCD (positive = ASAp slower)."""
+    records = result["records"]
+    target = renormalised_target(records)
+    out: dict[str, Any] = {"problem": problem, "prompt_tokens": result["prompt_tokens"],
+                           "max_new_tokens": result["max_new_tokens"],
+                           "samples_per_method": len(records["gcd"]),
+                           "distinct_outputs_both_methods": len(target),
+                           "z_bounds_asap": result["z_bounds_asap"], "methods": {}}
+    for method in METHODS:
+        rs = records[method]
+        c = curves(rs, target)
+        finished = [r for r in rs if r["finished"]]
+        at = {str(k): {"kl": _num(c["kl"][k - 1]), "mean_loglik": _num(c["loglik"][k - 1])}
+              for k in checkpoints if k <= len(rs)}
+        out["methods"][method] = {
+            "final_kl": _num(c["kl"][-1]) if len(rs) else None,
+            "final_mean_loglik": _num(c["loglik"][-1]) if len(rs) else None,
+            "at_samples": at,
+            "finished": len(finished),
+            "truncated": sum(r["truncated"] for r in rs),
+            "dead_ends": sum(not r["finished"] and not r["truncated"] for r in rs),
+            "distinct_outputs": len({tuple(r["token_ids"]) for r in finished}),
+            "timing": timing(rs)}
+    gcd, asap = (out["methods"][m]["timing"] for m in METHODS)
+    out["asap_vs_gcd_percent"] = {
+        key: round(100 * (asap[key] / gcd[key] - 1), 2) if gcd[key] else None
+        for key in ("seconds_per_sample", "seconds_per_model_call")}
+    return out
+
+
+def _num(value: float) -> float | None:
+    return None if math.isnan(value) else round(float(value), 4)
+
+
+def plot_problem(problem: str, result: dict[str, Any], out: Path) -> Path:
+    """Save the KL and mean log-likelihood curves of GCD and ASAp for one problem."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    z_low, z_high = result["z_bounds"]
+    target = renormalised_target(result["records"])
     fig, (ax_kl, ax_ll) = plt.subplots(1, 2, figsize=(10, 3.6))
     for method, colour, label in (("gcd", "tab:red", "GCD"), ("asap", "tab:blue", "ASAp")):
-        records = result["records"][method]
-        high = curves(records, math.log(z_high))
-        if not len(high["n"]):
-            continue
-        low = curves(records, math.log(z_low)) if z_low > 0 else high
-        ax_kl.plot(high["n"], high["kl"], color=colour, label=label)
-        ax_kl.fill_between(high["n"], low["kl"], high["kl"], color=colour, alpha=0.2)
-        ax_ll.plot(high["n"], high["loglik"], color=colour, label=label)
-    ax_kl.set(xlabel="finished samples", title=result["problem"],
-              ylabel="KL(sampler || P restricted to G), running mean")
-    ax_ll.set(xlabel="finished samples", title=result["problem"],
-              ylabel="mean log-likelihood log P(w)")
+        c = curves(result["records"][method], target)
+        failed = f" ({int(c['failures'][-1])} failed)" if len(c["n"]) and c["failures"][-1] else ""
+        ax_kl.plot(c["n"], c["kl"], color=colour, label=label + failed)
+        ax_ll.plot(c["n"], c["loglik"], color=colour, label=label)
+    ax_kl.set(xlabel="samples", ylabel="KL(empirical || P renormalised)", title=problem)
+    ax_ll.set(xlabel="samples", ylabel="mean log P(output | prompt)", title=problem)
     for ax in (ax_kl, ax_ll):
         ax.legend()
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    path = out / f"asap_{result['problem'].replace('/', '_')}.png"
-    fig.savefig(path, dpi=120)
+    path = out / f"asap_{problem.replace('/', '_')}.png"
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def write_outputs(results: dict[str, dict[str, Any]], out: Path) -> list[dict[str, Any]]:
+    """Write every sample, the summary and one plot per problem into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "asap_results.json").write_text(json.dumps(results))
+    summary = [summarise(problem, result) for problem, result in results.items()]
+    (out / "asap_summary.json").write_text(json.dumps(summary, indent=1))
+    for problem, result in results.items():
+        plot_problem(problem, result, out)
+    return summary
+
+
+def print_summary(s: dict[str, Any]) -> None:
+    g, a = s["methods"]["gcd"], s["methods"]["asap"]
+    pct = s["asap_vs_gcd_percent"]
+    print(f"  {s['problem']}: {s['samples_per_method']} samples/method, "
+          f"{s['distinct_outputs_both_methods']} distinct outputs; KL gcd {g['final_kl']} "
+          f"asap {a['final_kl']}; mean log P gcd {g['final_mean_loglik']} asap "
+          f"{a['final_mean_loglik']}; truncated gcd {g['truncated']} asap {a['truncated']}; "
+          f"dead ends gcd {g['dead_ends']} asap {a['dead_ends']}", flush=True)
+    print(f"    s/sample gcd {g['timing']['seconds_per_sample']:.3f} asap "
+          f"{a['timing']['seconds_per_sample']:.3f} ({pct['seconds_per_sample']:+.1f}%); "
+          f"s/model call gcd {g['timing']['seconds_per_model_call']:.4f} asap "
+          f"{a['timing']['seconds_per_model_call']:.4f} ({pct['seconds_per_model_call']:+.1f}%); "
+          f"model calls/sample gcd {g['timing']['model_calls_per_sample']:.1f} asap "
+          f"{a['timing']['model_calls_per_sample']:.1f}; time outside model calls gcd "
+          f"{g['timing']['outside_model_calls_share']:.2%} asap "
+          f"{a['timing']['outside_model_calls_share']:.2%}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,38 +257,42 @@ def main(argv: list[str] | None = None) -> int:
                         help="problems as <suite>/<name>, suite SLIA or bv4 "
                              f"(default: {' '.join(DEFAULT_PROBLEMS)})")
     parser.add_argument("--samples", type=int, default=12, help="samples per method and problem")
+    parser.add_argument("--minutes", type=float, default=math.inf,
+                        help="stop a problem's sampling after this many minutes (default: none)")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default=None, help="model folder (default: embedded SmolLM2)")
     parser.add_argument("--data", type=Path, default=DATA, help="GAD data folder")
     parser.add_argument("--out", type=Path, default=Path("results") / "asap")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--replot", action="store_true",
+                        help="only rewrite the summary and plots from <out>/asap_results.json")
     args = parser.parse_args(argv)
+
+    if args.replot:
+        results = json.loads((args.out / "asap_results.json").read_text())
+        for summary in write_outputs(results, args.out):
+            print_summary(summary)
+        return 0
 
     import torch
 
+    from grammar_decode.compiler import compile_grammar
     from grammar_decode.models import load_model
 
     torch.set_num_threads(args.threads)
-    args.out.mkdir(parents=True, exist_ok=True)
     model, tokenizer = load_model(args.model)
-    results = []
+    results: dict[str, dict[str, Any]] = {}
     for problem in args.problems:
-        print(f"{problem}:", flush=True)
-        result = run_problem(problem, model, tokenizer, n_samples=args.samples,
-                             max_new_tokens=args.max_new_tokens, seed=args.seed, data=args.data)
-        result["timing"] = {m: timing(rs) for m, rs in result["records"].items()}
-        result["plot"] = str(plot_problem(result, args.out))
-        results.append(result)
-        t = result["timing"]
-        print(f"  Z in [{result['z_bounds'][0]:.3g}, {result['z_bounds'][1]:.3g}]; "
-              f"s/sample gcd {t['gcd']['seconds_per_sample']:.2f} asap "
-              f"{t['asap']['seconds_per_sample']:.2f}; s/model call gcd "
-              f"{t['gcd']['seconds_per_model_call']:.3f} asap "
-              f"{t['asap']['seconds_per_model_call']:.3f}; time outside model calls gcd "
-              f"{t['gcd']['sampler_share']:.1%} asap {t['asap']['sampler_share']:.1%}; "
-              f"plot {result['plot']}", flush=True)
-    (args.out / "asap_summary.json").write_text(json.dumps(results, indent=1))
+        grammar, prompt_file = problem_files(problem, args.data)
+        compiled = compile_grammar(grammar, tokenizer)
+        prompt_ids = list(tokenizer(prompt_file.read_text())["input_ids"])
+        print(f"{problem}: {len(prompt_ids)} prompt tokens", flush=True)
+        results[problem] = compare(compiled, model, prompt_ids, n_samples=args.samples,
+                                   max_new_tokens=args.max_new_tokens, seed=args.seed,
+                                   max_seconds=60 * args.minutes, label=problem)
+        summary = write_outputs(results, args.out)   # after each problem: partial runs count
+        print_summary(summary[-1])
     return 0
 
 

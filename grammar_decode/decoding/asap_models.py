@@ -15,6 +15,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import torch
 
+from grammar_decode.decoding.loop import last_logits_only
+
 # A logits warper with the transformers LogitsProcessor signature:
 # (input_ids LongTensor [1, L], scores FloatTensor [1, V]) -> FloatTensor [1, V].
 Warp = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -61,6 +63,7 @@ class HFSession:
             raise ValueError("the prompt must contain at least one token (e.g. a BOS token)")
         self.model, self.prompt_ids, self.warp = model, list(prompt_ids), warp
         self.device = next(model.parameters()).device
+        self.extra = last_logits_only(model)
         self.cache = DynamicCache(config=model.config)
         self.cached_path: list[int] = []   # tokens after the prompt whose KV is in the cache
         self.root_scores = self._feed(self.prompt_ids)
@@ -69,7 +72,8 @@ class HFSession:
     def _feed(self, ids: Sequence[int]) -> torch.Tensor:
         with torch.inference_mode():
             tensor = torch.tensor([list(ids)], dtype=torch.long, device=self.device)
-            out = self.model(input_ids=tensor, past_key_values=self.cache, use_cache=True)
+            out = self.model(input_ids=tensor, past_key_values=self.cache, use_cache=True,
+                             **self.extra)
             self.cache = out.past_key_values
             return out.logits[0, -1].float().cpu().clone()
 

@@ -93,6 +93,12 @@ def logits_width(model: Any) -> int:
     return int(model.config.vocab_size)
 
 
+def last_logits_only(model: Any) -> dict[str, int]:
+    """Forward keyword arguments that skip the output layer for all but the last position."""
+    return ({"logits_to_keep": 1} if "logits_to_keep" in
+            inspect.signature(model.forward).parameters else {})
+
+
 class _Forward:
     """Runs the model one step at a time on a KV cache (in a worker thread)."""
 
@@ -101,9 +107,7 @@ class _Forward:
         self.device = next(model.parameters()).device
         self.logits_width = logits_width(model)
         self.past: Any = None
-        # Only the last position's logits are needed: skip the output layer for the others.
-        self.extra = ({"logits_to_keep": 1} if "logits_to_keep" in
-                      inspect.signature(model.forward).parameters else {})
+        self.extra = last_logits_only(model)
 
     def __call__(self, token_ids: Sequence[int]) -> torch.Tensor:
         # inference_mode is thread-local, so it is entered here, in the worker thread.
