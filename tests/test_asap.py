@@ -360,14 +360,92 @@ def test_gpt2_statistics(make_sampler, tiny_gpt2) -> None:
     assert sampler.expansions <= 37
 
 
+# ----------------------------------------------------------------------------- experiment
+
+def _record(ids: tuple[int, ...], logprob: float, finished: bool) -> dict:
+    return {"token_ids": list(ids), "logprob": logprob, "finished": finished}
+
+
+def test_experiment_kl_matches_direct_computation() -> None:
+    """KL(empirical of the first n || P renormalised over both methods' distinct outputs)."""
+    from grammar_decode.bench.asap_experiment import curves, mode_check, renormalised_target
+
+    rng = np.random.default_rng(5)
+    pool = [((i, EOS), float(lp)) for i, lp in enumerate(rng.uniform(-30, -2, 6))]
+    records = {m: [] for m in ("gcd", "asap")}
+    for m in records:
+        for _ in range(40):
+            ids, lp = pool[int(rng.integers(len(pool)))]
+            records[m].append(_record(ids, lp, bool(rng.random() > 0.15)))
+    records["asap"].insert(0, _record((9,), -1.0, False))   # failure before any success
+    union = {tuple(r["token_ids"]): math.exp(r["logprob"])
+             for rs in records.values() for r in rs if r["finished"]}
+    p_u = {k: v / sum(union.values()) for k, v in union.items()}
+    target = renormalised_target(records)
+    assert {k: math.exp(v) for k, v in target.items()} == pytest.approx(p_u, rel=1e-12)
+    for rs in records.values():
+        c = curves(rs, target)
+        for n in range(1, len(rs) + 1):
+            done = [r for r in rs[:n] if r["finished"]]
+            assert c["failures"][n - 1] == n - len(done)
+            if not done:
+                assert math.isnan(c["kl"][n - 1]) and math.isnan(c["loglik"][n - 1])
+                continue
+            counts = Counter(tuple(r["token_ids"]) for r in done)
+            emp = {k: v / len(done) for k, v in counts.items()}
+            assert c["kl"][n - 1] == pytest.approx(kl(emp, p_u), abs=1e-9)
+            assert c["loglik"][n - 1] == pytest.approx(np.mean([r["logprob"] for r in done]))
+    for r in records["gcd"] + records["asap"]:
+        r["text"] = str(r["token_ids"])
+    best_ids, best_lp = max(((ids, lp) for ids, lp in pool if ids in union), key=lambda x: x[1])
+    check = mode_check(records, (0.5 * sum(union.values()), 2 * sum(union.values())))
+    assert check["logprob"] == pytest.approx(best_lp, abs=1e-4)
+    assert check["q_bounds"] == pytest.approx([p_u[best_ids] / 2, min(1.0, 2 * p_u[best_ids])])
+    for m, rs in records.items():
+        done = [tuple(r["token_ids"]) for r in rs if r["finished"]]
+        assert check["frequency"][m] == pytest.approx(done.count(best_ids) / len(done))
+
+
+def test_experiment_counts_truncations_and_times_gcd_from_scratch() -> None:
+    """Grammar 1*0 with a 3-token budget: '0' and '10' finish, anything starting '11' is cut."""
+    from grammar_decode.bench.asap_experiment import compare, summarise
+    from grammar_decode.compiler import compile_grammar
+
+    compiled = compile_grammar('root ::= "1"* "0"', _tiny_tokenizer(), cache_dir=False)
+    result = compare(compiled, TableModel(fair_table), list(PROMPT), n_samples=30,
+                     max_new_tokens=3, seed=4)
+    summary = summarise("toy", result)
+    for method, records in result["records"].items():
+        assert len(records) == 30
+        for r in records:
+            words = "".join(TOKENS[t] for t in r["token_ids"] if t != EOS)
+            assert r["finished"] == (words in ("0", "10") and r["token_ids"][-1] == EOS)
+            assert r["truncated"] == (not r["finished"] and len(r["token_ids"]) == 3)
+            assert r["logprob"] == pytest.approx(
+                model_logprob(table_logprobs(fair_table), r["token_ids"]))
+            if method == "gcd":   # a fresh trie: one model call per token drawn
+                assert r["model_calls"] == len(r["token_ids"])
+        stats = summary["methods"][method]
+        assert stats["truncated"] == sum(r["truncated"] for r in records)
+        assert stats["finished"] + stats["truncated"] + stats["dead_ends"] == 30
+    assert summary["methods"]["gcd"]["truncated"] > 0   # GCD is cut off 1/4 of the time
+    # ASAp learns that '11' cannot finish within the budget (c~ = 0 once both of its
+    # continuations were cut off): from then on it never truncates and, every node it can
+    # still reach being expanded, makes no model calls (seeded: this happens within 10).
+    late = result["records"]["asap"][10:]
+    assert not any(r["truncated"] for r in late) and not any(r["model_calls"] for r in late)
+
+
 # ----------------------------------------------------------------------------- notebook
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "asap.ipynb"
 
 
-def test_notebook_toy_case(monkeypatch) -> None:
-    """Run notebooks/asap.ipynb (toy cells only) and check its printed results independently."""
+def test_notebook_toy_case_and_saved_run(monkeypatch) -> None:
+    """Run notebooks/asap.ipynb (toy cells, and the saved SyGuS run's table; the live-model cell
+    is skipped) and check its printed results independently."""
     import json
+    import re
 
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
@@ -389,3 +467,13 @@ def test_notebook_toy_case(monkeypatch) -> None:
     assert kl(gcd_distribution(table_logprobs(fair_table)), q) == pytest.approx(
         summary["kl_gcd_vs_q"])
     assert "skipped" in stdout[-1]
+    # The saved run: one table row per problem of the summary file, and the plots exist.
+    figures = NOTEBOOK.parents[1] / "docs" / "figures"
+    runs = json.loads((figures / "asap_summary.json").read_text())
+    table = next(s for s in stdout if s.startswith("problem")).splitlines()[1:]
+    assert [row.split()[:2] for row in table] == [
+        [run["problem"], str(run["samples_per_method"])] for run in runs]
+    markdown = "".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    plots = re.findall(r"\(\.\./docs/figures/([^)]+\.png)\)", markdown)
+    assert sorted(plots) == sorted(f"asap_{run['problem'].replace('/', '_')}.png" for run in runs)
+    assert all((figures / name).is_file() for name in plots)

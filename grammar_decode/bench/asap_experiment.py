@@ -13,6 +13,9 @@ grammatical samples among its first n. Outputs are compared as token sequences (
 unit), EOS included. Mean log-likelihood: the running mean of log P(w | prompt) over the same
 samples. A sample that reaches ``--max-new-tokens`` without finishing (truncated) or reaches a
 prefix no token can continue (dead end) is a failure: it counts in n but not in E_n or the mean.
+A sound check needs no estimate of Q: ASAp's trie bounds Z (mass of its distinct grammatical
+samples below, c~ of the empty prefix above), which bounds Q of the most probable output seen;
+the summary gives those bounds and how often each method drew that output.
 
 Timing, like with like: both methods run the same sampler code on the same model, each with
 its own KV cache of the prompt computed before timing starts, the same ``--max-new-tokens``,
@@ -185,11 +188,30 @@ def summarise(problem: str, result: dict[str, Any],
             "dead_ends": sum(not r["finished"] and not r["truncated"] for r in rs),
             "distinct_outputs": len({tuple(r["token_ids"]) for r in finished}),
             "timing": timing(rs)}
+    out["most_probable_output"] = mode_check(records, tuple(result["z_bounds_asap"]))
     gcd, asap = (out["methods"][m]["timing"] for m in METHODS)
     out["asap_vs_gcd_percent"] = {
         key: round(100 * (asap[key] / gcd[key] - 1), 2) if gcd[key] else None
         for key in ("seconds_per_sample", "seconds_per_model_call")}
     return out
+
+
+def mode_check(records: dict[str, list[dict[str, Any]]], z_bounds: tuple[float, float]
+               ) -> dict[str, Any] | None:
+    """The most probable output seen, with sound bounds on its probability under the exact
+    target Q = P / Z (from ASAp's bounds on Z) and its frequency among each method's
+    grammatical samples: a sampler that has converged draws it with a frequency in the bounds."""
+    finished = {m: [r for r in rs if r["finished"]] for m, rs in records.items()}
+    seen = [r for rs in finished.values() for r in rs]
+    if not seen:
+        return None
+    best = max(seen, key=lambda r: r["logprob"])
+    p = math.exp(best["logprob"])
+    z_low, z_high = z_bounds
+    return {"text": best["text"], "logprob": round(best["logprob"], 4),
+            "q_bounds": [p / z_high, min(1.0, p / z_low)],
+            "frequency": {m: sum(r["token_ids"] == best["token_ids"] for r in rs) / len(rs)
+                          if rs else None for m, rs in finished.items()}}
 
 
 def _num(value: float) -> float | None:
@@ -249,6 +271,11 @@ def print_summary(s: dict[str, Any]) -> None:
           f"{a['timing']['model_calls_per_sample']:.1f}; time outside model calls gcd "
           f"{g['timing']['outside_model_calls_share']:.2%} asap "
           f"{a['timing']['outside_model_calls_share']:.2%}", flush=True)
+    if s["most_probable_output"]:
+        best = s["most_probable_output"]
+        print(f"    most probable output seen (log P {best['logprob']}): Q in "
+              f"[{best['q_bounds'][0]:.3f}, {best['q_bounds'][1]:.3f}]; frequency gcd "
+              f"{best['frequency']['gcd']:.3f} asap {best['frequency']['asap']:.3f}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
