@@ -57,12 +57,14 @@ class Canonicalizer:
         return dump_value(value)
 
     def _branch(self, value: Any, conj: Conj) -> Branch | None:
-        """The first branch the value satisfies, else the first one of its JSON type."""
+        """The first branch the value satisfies, else the first one of its JSON type (an
+        enum/const branch may hold an equal value of another type: 1.0 in [1], draft 4)."""
         kind = type_of(value)
         if kind == "number" or (kind == "integer" and isinstance(value, float) and self.session.draft == "4"):
             kind = "number"
-        cands = [b for b in self.norm.expand(conj) if allows(b.types, kind)]
-        for b in cands:
-            if all(self.session.validate(value, c) for c in b.parts):
+        branches = self.norm.expand(conj)
+        for b in branches:
+            if ((allows(b.types, kind) or b.finite is not None)
+                    and all(self.session.validate(value, c) for c in b.parts)):
                 return b
-        return cands[0] if cands else None
+        return next((b for b in branches if allows(b.types, kind)), None)

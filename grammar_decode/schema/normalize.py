@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Callable, Sequence
 
@@ -61,7 +61,7 @@ def json_key(value: Any) -> Any:
 def synthetic(schema: Any, origin: Ctx) -> Ctx:
     """A schema we build (negations, dependency branches), resolved like its origin."""
     return Ctx(schema, origin.base, origin.pointer,
-               origin.tag + "#" + json.dumps(schema, sort_keys=True, default=str))
+               origin.tag + "#" + json.dumps(schema, sort_keys=True, default=str), origin.scope)
 
 
 def child(ctx: Ctx, *path: str | int) -> Ctx:
@@ -70,7 +70,7 @@ def child(ctx: Ctx, *path: str | int) -> Ctx:
     for p in path:
         node = node[p]
         ptr += "/" + str(p).replace("~", "~0").replace("/", "~1")
-    return Ctx(node, ctx.base, ptr, ctx.tag)
+    return Ctx(node, ctx.base, ptr, ctx.tag, ctx.scope)
 
 
 @dataclass
@@ -84,6 +84,7 @@ class Branch:
     exclusion_ptrs: list[str] = field(default_factory=list)
     num: dict[str, Any] = field(default_factory=dict)   # minimum/maximum/exclusive*/multipleOf
     num_ptr: str = ""
+    fraction: bool = False                      # numbers must not be integers (`not` integer)
     strings: list[tuple[dict[str, Any], str]] = field(default_factory=list)
     not_strings: list[tuple[dict[str, Any], str]] = field(default_factory=list)
     props: dict[str, Conj] = field(default_factory=dict)
@@ -168,6 +169,41 @@ def _numbers_of(schema: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def split_range(num: dict[str, Any], values: Sequence[Any]) -> list[dict[str, Any]]:
+    """Number constraints `num` (2020-12 form) minus the finite numbers `values`: one copy of
+    `num` per open interval between consecutive values inside its range. Exact for every
+    spelling of a removed value (1, 1.0, ...), since bounds compare values, not lexemes."""
+    lo, hi = _lower(num), _upper(num)
+
+    def inside(v: Any) -> bool:
+        return ((lo is None or v > lo[0] or v == lo[0] and not lo[1])
+                and (hi is None or v < hi[0] or v == hi[0] and not hi[1]))
+
+    cuts = sorted({Fraction(v): v for v in values if _is_num(v) and math.isfinite(v)
+                   and inside(v)}.items())
+    if not cuts:
+        return [num]
+    out = []
+    for i in range(len(cuts) + 1):
+        piece = dict(num)
+        if i > 0:
+            piece.pop("minimum", None)
+            piece["exclusiveMinimum"] = cuts[i - 1][1]
+        if i < len(cuts):
+            piece.pop("maximum", None)
+            piece["exclusiveMaximum"] = cuts[i][1]
+        out.append(piece)
+    return out
+
+
+def _count(v: Any) -> int | None:
+    """A count keyword's value (minItems, maxLength, ...) as an int; JSON Schema allows an
+    integral number such as 2.0. None for anything else."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return int(v) if float(v).is_integer() else None
+
+
 def _is_num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
@@ -241,11 +277,12 @@ class Normalizer:
 
     # ---- one subschema into a branch -------------------------------------------------------
     def active(self, ctx: Ctx) -> Ctx:
-        """`ctx` without the keywords its draft does not define (validators ignore them)."""
+        """`ctx` in its own resource (`$id`, dynamic scope), without the keywords its draft
+        does not define (validators ignore them)."""
+        ctx = self.doc.enter(ctx)
         s = ctx.schema
         if isinstance(s, dict) and not self.inactive.isdisjoint(s):
-            return Ctx({k: v for k, v in s.items() if k not in self.inactive}, ctx.base,
-                       ctx.pointer, ctx.tag)
+            return replace(ctx, schema={k: v for k, v in s.items() if k not in self.inactive})
         return ctx
 
     def apply(self, b: Branch, ctx: Ctx) -> list[Branch]:
@@ -287,11 +324,14 @@ class Normalizer:
         s = ctx.schema
         try:
             if isinstance(s.get("$ref"), str):
-                return self.doc.resolve(s["$ref"], ctx.base, ctx.pointer)
-            if isinstance(s.get("$recursiveRef"), str):
-                return self.doc.resolve(s["$recursiveRef"], self.doc.root_base, ctx.pointer)
-            if isinstance(s.get("$dynamicRef"), str):
-                return self.doc.resolve_dynamic(s["$dynamicRef"], ctx.base, ctx.pointer)
+                target = self.doc.resolve(s["$ref"], ctx.base, ctx.pointer)
+            elif isinstance(s.get("$recursiveRef"), str):
+                target = self.doc.resolve_recursive(s["$recursiveRef"], ctx)
+            elif isinstance(s.get("$dynamicRef"), str):
+                target = self.doc.resolve_dynamic(s["$dynamicRef"], ctx)
+            else:
+                return None
+            return replace(target, scope=ctx.scope)
         except RefError as exc:
             kw = next(k for k in ("$ref", "$recursiveRef", "$dynamicRef") if k in s)
             self.issues.add(ctx.pointer, kw, f"{exc}; ignored", "unsupported")
@@ -384,6 +424,8 @@ class Normalizer:
             if "const" in n or "enum" in n:
                 b.excluded += [n["const"]] if "const" in n else list(n.get("enum") or [])
                 b.exclusion_ptrs.append(ctx.pointer + "/not")
+            elif "type" in n:
+                b.fraction = True
             else:
                 b.not_strings.append(({k: n[k] for k in STRING_FRAGMENT if k in n},
                                       ctx.pointer + "/not"))
@@ -434,10 +476,10 @@ class Normalizer:
             b.obj_ptr = b.obj_ptr or ctx.pointer
         if isinstance(s.get("required"), list):
             b.required += [k for k in s["required"] if k not in b.required]
-        if isinstance(s.get("minProperties"), int):
-            b.min_props = max(b.min_props, s["minProperties"])
-        if isinstance(s.get("maxProperties"), int):
-            b.max_props = s["maxProperties"] if b.max_props is None else min(b.max_props, s["maxProperties"])
+        if (lo := _count(s.get("minProperties"))) is not None:
+            b.min_props = max(b.min_props, lo)
+        if (hi := _count(s.get("maxProperties"))) is not None:
+            b.max_props = hi if b.max_props is None else min(b.max_props, hi)
         if "propertyNames" in s:
             b.names = b.names + (child(ctx, "propertyNames"),)
         props = s.get("properties") if isinstance(s.get("properties"), dict) else {}
@@ -468,10 +510,10 @@ class Normalizer:
         if any(k in s for k in ("items", "prefixItems", "additionalItems", "minItems", "maxItems",
                                 "contains", "uniqueItems")):
             b.arr_ptr = b.arr_ptr or ctx.pointer
-        if isinstance(s.get("minItems"), int):
-            b.min_items = max(b.min_items, s["minItems"])
-        if isinstance(s.get("maxItems"), int):
-            b.max_items = s["maxItems"] if b.max_items is None else min(b.max_items, s["maxItems"])
+        if (lo := _count(s.get("minItems"))) is not None:
+            b.min_items = max(b.min_items, lo)
+        if (hi := _count(s.get("maxItems"))) is not None:
+            b.max_items = hi if b.max_items is None else min(b.max_items, hi)
         if s.get("uniqueItems") is True:
             b.unique = True
         if "contains" in s:
@@ -481,10 +523,10 @@ class Normalizer:
             else:
                 b.contains = (child(ctx, "contains"),)
                 if self.draft not in ("4", "6", "7"):
-                    if isinstance(s.get("minContains"), int):
-                        b.min_contains = s["minContains"]
-                    if isinstance(s.get("maxContains"), int):
-                        b.max_contains = s["maxContains"]
+                    if (lo := _count(s.get("minContains"))) is not None:
+                        b.min_contains = lo
+                    if (hi := _count(s.get("maxContains"))) is not None:
+                        b.max_contains = hi
         items = s.get("items")
         prefix: list[Conj] = []
         tail: Conj | None = None
@@ -588,9 +630,11 @@ class Normalizer:
                 continue
             alts: list[list[Ctx]] | None
             if kw == "type":
-                names = value if isinstance(value, list) else [value]
-                comp = complement_types(normal_types(set(names)))
-                alts = None if comp is None else ([[syn({"type": sorted(comp)})]] if comp else [])
+                names = normal_types(set(value if isinstance(value, list) else [value]))
+                fraction = "integer" in names  # complement holds the non-integer numbers
+                comp = complement_types(names | {"number"} if fraction else names)
+                alts = ([[syn({"type": sorted(comp)})]] if comp else []) + (
+                    [[syn({"type": "number", "not": {"type": "integer"}})]] if fraction else [])
             elif kw in ("const", "enum"):
                 alts = [[syn({"not": {kw: value}})]]
             elif kw == "required" and isinstance(value, list):
@@ -598,12 +642,12 @@ class Normalizer:
             elif kw in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
                 alts = []  # handled once below from the merged bounds
             elif kw in ("minLength", "maxLength", "minItems", "maxItems", "minProperties",
-                        "maxProperties") and isinstance(value, int):
+                        "maxProperties") and (count := _count(value)) is not None:
                 t = {"L": "string", "I": "array", "P": "object"}[kw[3]]
                 other = ("max" if kw.startswith("min") else "min") + kw[3:]
-                limit = value - 1 if kw.startswith("min") else value + 1
+                limit = count - 1 if kw.startswith("min") else count + 1
                 alts = [non(t)] + ([[syn({"type": t, other: limit})]] if limit >= 0 else [])
-                if kw.startswith("min") and value == 0:
+                if kw.startswith("min") and count == 0:
                     alts = []
             elif kw in ("pattern", "format"):
                 alts = [non("string"), [syn({"type": "string", "not": {kw: value}})]]
@@ -664,6 +708,8 @@ class Normalizer:
 
     def _disjoint_in(self, t: str, a: Branch, b: Branch, depth: int) -> bool:
         if t in ("number", "integer"):
+            if t == "integer" and (a.fraction or b.fraction):
+                return True
             lo_a, hi_a, lo_b, hi_b = _lower(a.num), _upper(a.num), _lower(b.num), _upper(b.num)
             return _before(hi_a, lo_b) or _before(hi_b, lo_a)
         if t != "object" or depth > 3:
@@ -697,8 +743,10 @@ STRING_FRAGMENT = ("pattern", "format", "minLength", "maxLength")
 
 
 def _simple_not(n: Any) -> bool:
-    """`not` of only const/enum, or of only string keywords: kept as an exclusion."""
+    """`not` of only const/enum, of only string keywords, or of `type: integer`: kept as an
+    exclusion (the last one as `Branch.fraction`)."""
     if not isinstance(n, dict):
         return False
     keys = {k for k in n if k not in ANNOTATIONS}
-    return bool(keys) and (keys <= {"const"} or keys <= {"enum"} or keys <= set(STRING_FRAGMENT))
+    return bool(keys) and (keys <= {"const"} or keys <= {"enum"} or keys <= set(STRING_FRAGMENT)
+                           or keys == {"type"} and n["type"] in ("integer", ["integer"]))

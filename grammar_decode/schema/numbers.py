@@ -30,6 +30,7 @@ NEVER = "(?!)"
 MAX_ENUMERATED_MULTIPLES = 1000
 _SUFFIX_DIGITS = 3          # divisors of 10**3 get the suffix construction
 _SIG_DIGITS = 17
+_FRACTION_DIGITS = 15       # non-integral numbers: see _layout
 
 
 # ---------------------------------------------------------------- digit-string engine
@@ -41,7 +42,7 @@ class _Layout:
     n_min: int            # digits always printed
     n_max: int            # most digits
     dot_at: int | None    # '.' goes before digit index dot_at when that digit is printed
-    end_at_min: str       # text written when the digits stop at n_min (".0" or "")
+    end_at_min: str | None  # text written when the digits stop at n_min (".0", ""; None: never)
     nz_end: bool          # past n_min, the last digit must be nonzero
 
 
@@ -57,7 +58,9 @@ def _digits_regex(lay: _Layout, lo: tuple[int, ...] | None, lo_incl: bool,
         return b[j] if j < len(b) else 0
 
     def can_end(j: int, pnz: bool) -> bool:
-        return j == lay.n_min or j > lay.n_min and (pnz or not lay.nz_end)
+        if j == lay.n_min:
+            return lay.end_at_min is not None
+        return j > lay.n_min and (pnz or not lay.nz_end)
 
     def free(j: int, pnz: bool) -> str:
         sep = "\\." if lay.dot_at == j else ""
@@ -330,25 +333,38 @@ _FIXED_EXPONENTS = range(-4, 16)
 _MIN_EXP, _MAX_EXP = -324, 308
 
 
-def _layout(e: int) -> tuple[str, _Layout, str]:
-    """(prefix, layout, suffix) of canonical floats with decimal exponent e."""
+def _layout(e: int, fraction: bool = False) -> tuple[str, _Layout, str] | None:
+    """(prefix, layout, suffix) of canonical floats with decimal exponent e. ``fraction``:
+    only texts that parse to a non-integral double (None if there are none): at most
+    ``_FRACTION_DIGITS`` significant digits with a nonzero one after the point. Such a text
+    is at least 10**(d-15) away from an integer (d integer digits) while rounding moves it
+    less than 2**-53 * 10**d < 10**(d-15), so its double is not an integer either."""
+    sig = _FRACTION_DIGITS if fraction else _SIG_DIGITS
     if 0 <= e <= 15:
-        return "", _Layout(e + 1, _SIG_DIGITS, e + 1, "\\.0", True), ""
+        if fraction and e + 1 >= sig:
+            return None
+        return "", _Layout(e + 1, sig, e + 1, None if fraction else "\\.0", True), ""
     if -4 <= e <= -1:
-        return "0\\." + "0" * (-e - 1), _Layout(1, _SIG_DIGITS, None, "", True), ""
-    return "", _Layout(1, _SIG_DIGITS, 1, "", True), _exp_text(e)
+        return "0\\." + "0" * (-e - 1), _Layout(1, sig, None, "", True), ""
+    if fraction and e > 0:
+        return None
+    return "", _Layout(1, sig, 1, "", True), _exp_text(e)
 
 
 def _exp_text(e: int) -> str:
     return ("e\\+" if e > 0 else "e-") + f"{abs(e):02d}"
 
 
-def _float_magnitudes(lo: Decimal | None, lo_incl: bool, hi: Decimal, hi_incl: bool
-                      ) -> str | None:
-    """Unsigned canonical non-zero float texts with value in the range (lo None = > 0)."""
+def _float_magnitudes(lo: Decimal | None, lo_incl: bool, hi: Decimal, hi_incl: bool,
+                      fraction: bool = False) -> str | None:
+    """Unsigned canonical non-zero float texts with value in the range (lo None = > 0);
+    ``fraction``: only those of non-integral value (see `_layout`)."""
     alts: list[str] = []
     full_sci: list[int] = []
     for e in range(_MIN_EXP, _MAX_EXP + 1):
+        shape = _layout(e, fraction)
+        if shape is None:
+            continue
         low_edge, high_edge = Decimal(10) ** e, Decimal(10) ** (e + 1)
         lo_d = hi_d = None
         if lo is not None:
@@ -363,14 +379,14 @@ def _float_magnitudes(lo: Decimal | None, lo_incl: bool, hi: Decimal, hi_incl: b
         if lo_d is None and hi_d is None and e not in _FIXED_EXPONENTS:
             full_sci.append(e)
             continue
-        prefix, lay, suffix = _layout(e)
+        prefix, lay, suffix = shape
         body = _digits_regex(lay, lo_d, lo_incl, hi_d, hi_incl)
         if body is not None:
             alts.append(prefix + body + suffix)
     for sign, exps in (("-", sorted(-e for e in full_sci if e < 0)),
                        ("\\+", sorted(e for e in full_sci if e > 0))):
         if exps:
-            _, lay, _ = _layout(-5 if sign == "-" else 16)  # any scientific exponent
+            _, lay, _ = _layout(-5 if sign == "-" else 16, fraction)  # any scientific one
             body = _digits_regex(lay, None, True, None, True)
             alts.append(f"{body}e{sign}{_exponent_range(min(exps), max(exps), exps)}")
     return _alt(alts) if alts else None
@@ -386,21 +402,31 @@ def _exponent_range(lo: int, hi: int, exps: list[int]) -> str:
     return _alt(alts)
 
 
-def float_range_regex(lo: tuple[Decimal, bool], hi: tuple[Decimal, bool]) -> str:
-    """Canonical float texts (repr shape) whose exact decimal value lies in [lo, hi]."""
+def float_range_regex(lo: tuple[Decimal, bool], hi: tuple[Decimal, bool],
+                      fraction: bool = False) -> str:
+    """Canonical float texts (repr shape) whose exact decimal value lies in [lo, hi];
+    ``fraction``: only those of non-integral value (see `_layout`)."""
     (lo_t, lo_in), (hi_t, hi_in) = lo, hi
+    tiny = _lower_threshold(0, True) if fraction else None  # smaller texts parse to 0.0
+
+    def magnitudes(m_lo: Decimal | None, m_lo_in: bool, m_hi: Decimal, m_hi_in: bool):
+        if tiny is not None and (m_lo is None or m_lo < tiny[0]):
+            m_lo, m_lo_in = tiny
+        return _float_magnitudes(m_lo, m_lo_in, m_hi, m_hi_in, fraction)
+
     alts = []
     if lo_t < 0 or lo_t == 0 and lo_in:
         neg_hi = -lo_t
         neg_lo = None if hi_t >= 0 else -hi_t
-        neg = _float_magnitudes(neg_lo, hi_in, neg_hi, lo_in) if lo_t < 0 else None
+        neg = magnitudes(neg_lo, hi_in, neg_hi, lo_in) if lo_t < 0 else None
         if neg is not None:
             alts.append("-" + _group(neg))
-    zero_ok = (lo_t < 0 or lo_t == 0 and lo_in) and (hi_t > 0 or hi_t == 0 and hi_in)
+    zero_ok = (not fraction and (lo_t < 0 or lo_t == 0 and lo_in)
+               and (hi_t > 0 or hi_t == 0 and hi_in))
     if zero_ok:
         alts.append("-?0\\.0")
     if hi_t > 0:
-        pos = _float_magnitudes(None if lo_t < 0 else lo_t, lo_in, hi_t, hi_in)
+        pos = magnitudes(None if lo_t < 0 else lo_t, lo_in, hi_t, hi_in)
         if pos is not None:
             alts.append(pos)
     return _alt(alts) if alts else NEVER
@@ -454,18 +480,25 @@ def _int_bounds(lower: tuple, upper: tuple) -> tuple[int | None, int | None]:
 
 
 def number_regex(fragment: dict, pointer: str, integer: bool, *,
-                 approximate: bool = False) -> str:
+                 approximate: bool = False, non_integer: str | None = None) -> str:
     """Regex for canonical number lexemes satisfying the fragment's numeric keywords.
 
     ``integer=True``: only integer lexemes (``type: integer``). Otherwise integers and
-    float reprs. Strict mode raises UnsupportedKeyword for an inexact ``multipleOf``.
+    float reprs, or with ``non_integer`` the numbers that are not integers: "float", every
+    float lexeme (draft 4, where 1.0 is not an integer); "fraction", the non-integral values
+    (narrowed to 15 significant digits, see `_layout`). Strict mode raises
+    UnsupportedKeyword for an inexact ``multipleOf``.
     """
-    return number_regex_with_issues(fragment, pointer, integer, approximate=approximate)[0]
+    return number_regex_with_issues(fragment, pointer, integer, approximate=approximate,
+                                    non_integer=non_integer)[0]
 
 
 def number_regex_with_issues(fragment: dict, pointer: str, integer: bool, *,
-                             approximate: bool = False) -> tuple[str, list[SchemaIssue]]:
+                             approximate: bool = False, non_integer: str | None = None
+                             ) -> tuple[str, list[SchemaIssue]]:
     """Like :func:`number_regex`; also returns the approximations / narrowings made."""
+    if non_integer not in (None, "float", "fraction"):
+        raise ValueError(f"non_integer must be None, 'float' or 'fraction', got {non_integer!r}")
     reporter = Reporter(approximate)
     lower, upper = _bounds(fragment, pointer)
     lo, hi = _int_bounds(lower, upper)
@@ -481,7 +514,7 @@ def number_regex_with_issues(fragment: dict, pointer: str, integer: bool, *,
                     reporter.narrowed("multipleOf", f"{pointer}/multipleOf",
                                       "only integer lexemes are generated for an integer "
                                       "multipleOf of a number")
-                return regex, reporter.issues
+                return (NEVER if non_integer else regex), reporter.issues
             reporter.unsupported("multipleOf", f"{pointer}/multipleOf",
                                  f"multipleOf {k} over an unbounded or large range")
         else:
@@ -490,6 +523,10 @@ def number_regex_with_issues(fragment: dict, pointer: str, integer: bool, *,
     ints = int_range_regex(lo, hi)
     if integer:
         return ints, reporter.issues
-    floats = float_range_regex(_lower_threshold(*lower), _upper_threshold(*upper))
-    parts = [p for p in (ints, floats) if p != NEVER]
+    if non_integer == "fraction":
+        reporter.narrowed("type", pointer, "non-integer numbers: only lexemes with at most "
+                          f"{_FRACTION_DIGITS} significant digits are generated")
+    floats = float_range_regex(_lower_threshold(*lower), _upper_threshold(*upper),
+                               non_integer == "fraction")
+    parts = [p for p in ((floats,) if non_integer else (ints, floats)) if p != NEVER]
     return (_alt(parts) if parts else NEVER), reporter.issues

@@ -21,13 +21,14 @@ from typing import Any, Sequence
 
 from .canonical import dump_value
 from .keywords import allows
-from .normalize import Branch, Conj, IssueLog, Normalizer
+from .normalize import Branch, Conj, IssueLog, Normalizer, split_range
 from .refs import Ctx
 
 WS_REGEX = r"\r?\n[ \t]{0,20}|[ \t]{1,20}"  # one run: a newline + indentation, or spaces
 MAX_STATES = 4000
 NEVER_HEAD = "(?!)"  # a lookahead that always fails: the terminal builders' empty language
 MAX_UNIQUE_DOMAIN = 6
+MAX_EXCLUDED_NUMBERS = 64  # `not` enum/const numbers cut out of a number range
 
 
 def _lark_regex(regex: str) -> str:
@@ -189,7 +190,7 @@ class GrammarBuilder:
             dumped = json.dumps(ctx.schema, default=str)  # key order matters (property order)
             h = hashlib.sha1(dumped.encode()).hexdigest()
             self._hash[id(ctx.schema)] = h
-        return (ctx.base, h)
+        return (ctx.base, ctx.scope, h)
 
     def value(self, conj: Conj) -> str | None:
         """Rule name for the values of a conjunction (None: no value satisfies it)."""
@@ -215,7 +216,7 @@ class GrammarBuilder:
         if others and any(allows(b.types, t) for t in ("array", "object")):
             for p in b.exclusion_ptrs:
                 self.issues.add(p, "not", "excluding arrays or objects is not enforced")
-        if "number" in b.types or "integer" in b.types:
+        if "number" in b.types or "integer" in b.types and not b.fraction:
             parts.extend(self.number_terminals(b, integer="number" not in b.types))
         if "string" in b.types:
             rx = self.string_terminal(b)
@@ -235,28 +236,27 @@ class GrammarBuilder:
                 self.issues.add(issue.pointer, issue.keyword, issue.detail, issue.status)
 
     def number_terminals(self, b: Branch, integer: bool) -> list[str]:
-        """Number terminal(s) of a branch. Excluded values E (from `not` const/enum) are cut
-        out exactly with top-level lookaheads: lexemes starting with no e in E, plus for each
-        e the lexemes that continue e (the lookahead only reads number characters, so it
-        never looks past the lexeme)."""
-        frag = dict(b.num, type="integer" if integer else "number")
-        rx, issues = self._number_regex(frag, b.num_ptr, integer, approximate=True)
-        self._record(issues)
-        if rx.startswith(NEVER_HEAD):
-            return []
-        values = [v for v in b.excluded if isinstance(v, (int, float)) and not isinstance(v, bool)]
-        if not values:
-            return [self.tok(rx, "N")]
-        lexemes = sorted({str(int(v)) for v in values if v == int(v)}
-                         | {json.dumps(float(v)) for v in values if not integer})
-        if not integer or any(a != c and c.startswith(a) for a in lexemes for c in lexemes):
+        """Number terminal of a branch. Numbers excluded by `not` const/enum split the range
+        into open intervals, one regex each (exact: a bound compares the parsed value)."""
+        pieces = split_range(b.num, b.excluded)
+        if len(pieces) > MAX_EXCLUDED_NUMBERS + 1:
             for p in b.exclusion_ptrs:
-                self.issues.add(p, "not", "excluded numbers have other spellings; only the "
-                                "canonical ones are excluded")
-        esc = [re.escape(x) for x in lexemes]
-        out = [self.tok("(?!" + "|".join(esc) + ")" + rx, "N")]
-        out += [self.tok(f"(?={e}[0-9.eE])" + rx, "N") for e in esc]  # e continued
-        return out
+                self.issues.add(p, "not", f"more than {MAX_EXCLUDED_NUMBERS} excluded numbers; "
+                                "not excluded")
+            pieces = [b.num]
+        regexes = []
+        non_integer = None if not b.fraction else "float" if self.norm.draft == "4" else "fraction"
+        for piece in pieces:
+            frag = dict(piece, type="integer" if integer else "number")
+            rx, issues = self._number_regex(frag, b.num_ptr, integer, approximate=True,
+                                            non_integer=non_integer)
+            self._record(issues)
+            if not rx.startswith(NEVER_HEAD):
+                regexes.append(rx)
+        if not regexes:
+            return []
+        return [self.tok(regexes[0] if len(regexes) == 1 else "(?:" + "|".join(regexes) + ")",
+                         "N")]
 
     def string_rx(self, frag: dict[str, Any], pointer: str) -> tuple[list[str], str]:
         """Regex of the canonical lexemes satisfying string keywords, split as (top-level
