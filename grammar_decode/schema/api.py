@@ -8,19 +8,30 @@ from grammar_decode.errors import SchemaIssue, UnsupportedSchemaError
 
 from .analyze import SchemaReport, build_report
 from .canonical import Canonicalizer
+from .normalize import Conj
 from .session import SchemaSession
 from .to_grammar import GrammarBuilder
 
 
 def _translate(schema: Any, whitespace: str, openapi_nullable: bool
-               ) -> tuple[str, list[SchemaIssue], list[SchemaIssue]]:
-    """Grammar text, issues (approximated/narrowed/unsupported), notes (ignored annotations)."""
+               ) -> tuple[GrammarBuilder, Conj, list[SchemaIssue], list[SchemaIssue]]:
+    """Builder with every rule built, root, issues (approximated/narrowed/unsupported), notes
+    (ignored annotations)."""
     session = SchemaSession(schema, openapi_nullable=openapi_nullable)
     builder = GrammarBuilder(session.norm, session.issues, whitespace)
-    text = builder.grammar(session.root())
+    root = session.root()
+    builder.start_body(root)  # builds every rule, so that every issue is known
     issues = [i for i in session.issues.issues if i.status != "ignored"]
     notes = [i for i in session.issues.issues if i.status == "ignored"] + builder.notes
-    return text, issues, notes
+    return builder, root, issues, notes
+
+
+def _checked(schema: Any, whitespace: str, strict: bool, openapi_nullable: bool
+             ) -> tuple[GrammarBuilder, Conj, list[SchemaIssue]]:
+    builder, root, issues, _ = _translate(schema, whitespace, openapi_nullable)
+    if strict and any(i.status in ("approximated", "unsupported") for i in issues):
+        raise UnsupportedSchemaError([i for i in issues if i.status in ("approximated", "unsupported")])
+    return builder, root, issues
 
 
 def json_schema_to_grammar_with_report(schema: Any, *, whitespace: str = "compact",
@@ -31,10 +42,8 @@ def json_schema_to_grammar_with_report(schema: Any, *, whitespace: str = "compac
     keyword that is not enforced exactly; InvalidSchemaError if the schema is invalid against
     its draft's meta-schema. `openapi_nullable` honours OpenAPI's `nullable: true` (JSON Schema
     validators ignore it, so it is off by default)."""
-    text, issues, _ = _translate(schema, whitespace, openapi_nullable)
-    if strict and any(i.status in ("approximated", "unsupported") for i in issues):
-        raise UnsupportedSchemaError([i for i in issues if i.status in ("approximated", "unsupported")])
-    return text, issues
+    builder, root, issues = _checked(schema, whitespace, strict, openapi_nullable)
+    return builder.grammar(root), issues
 
 
 def json_schema_to_grammar(schema: Any, *, whitespace: str = "compact", strict: bool = True,
@@ -47,12 +56,12 @@ def json_schema_to_grammar(schema: Any, *, whitespace: str = "compact", strict: 
 def compile_json_schema(schema: Any, tokenizer: Any, *, whitespace: str = "compact",
                         strict: bool = True, openapi_nullable: bool = False) -> Any:
     """Compile `schema` for constrained decoding with `tokenizer` (or a TokenVocabulary); the
-    result carries `.schema_issues` (the approximated keywords, empty when exact)."""
+    result carries `.schema_issues` (the approximated keywords, empty when exact). The grammar
+    IR is built directly, the same grammar `json_schema_to_grammar` prints."""
     from grammar_decode.compiler import compile_grammar
 
-    text, issues = json_schema_to_grammar_with_report(
-        schema, whitespace=whitespace, strict=strict, openapi_nullable=openapi_nullable)
-    compiled = compile_grammar(text, tokenizer, terminal_conflicts="all")
+    builder, root, issues = _checked(schema, whitespace, strict, openapi_nullable)
+    compiled = compile_grammar(builder.grammar_ir(root), tokenizer, terminal_conflicts="all")
     compiled.schema_issues = issues
     return compiled
 
@@ -67,5 +76,5 @@ def canonical_json(instance: Any, schema: Any, *, openapi_nullable: bool = False
 def analyze_schema(schema: Any, *, openapi_nullable: bool = False) -> SchemaReport:
     """Every keyword at its JSON pointer: exact / approximated / narrowed / unsupported /
     annotation / unknown. Raises InvalidSchemaError for a schema invalid against its draft."""
-    _, issues, notes = _translate(schema, "compact", openapi_nullable)
+    _, _, issues, notes = _translate(schema, "compact", openapi_nullable)
     return build_report(schema, issues, notes)

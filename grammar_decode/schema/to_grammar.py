@@ -19,12 +19,16 @@ import json
 import re
 from typing import Any, Sequence
 
+from grammar_decode.grammar.ebnf import EbnfExpander
+from grammar_decode.grammar.ir import Grammar, TerminalSpec
+
 from .canonical import dump_value
 from .keywords import allows
 from .normalize import Branch, Conj, IssueLog, Normalizer, split_range
 from .refs import Ctx
 
 WS_REGEX = r"\r?\n[ \t]{0,20}|[ \t]{1,20}"  # one run: a newline + indentation, or spaces
+NEVER_REGEX = r"[^\s\S]"  # matches nothing: the terminal of an empty language
 MAX_STATES = 4000
 NEVER_HEAD = "(?!)"  # a lookahead that always fails: the terminal builders' empty language
 MAX_UNIQUE_DOMAIN = 6
@@ -120,19 +124,39 @@ class GrammarBuilder:
         self._never_used = False
 
     # ---- output ----------------------------------------------------------------------------
-    def grammar(self, root: Conj) -> str:
+    def start_body(self, root: Conj) -> str:
+        """Body of the start rule (builds every rule on the first call)."""
         top = self.value(root)
         if top is None:
             self._never_used = True
             top = "_NEVER"
-        lines = [f"start: {'_WS? ' if self.flexible else ''}{top}"]
-        lines += [f"{name}: {body}" for name, body in self.rules.items()]
-        lines += [f"{name}: {_lark_regex(rx)}" for rx, name in self.terminals.items()]
+        return f"{'_WS? ' if self.flexible else ''}{top}"
+
+    def _terminal_regexes(self) -> list[tuple[str, str]]:
+        out = [(name, rx) for rx, name in self.terminals.items()]
         if self.flexible:
-            lines.append(f"_WS: {_lark_regex(WS_REGEX)}")
+            out.append(("_WS", WS_REGEX))
         if self._never_used:
-            lines.append(r"_NEVER: /[^\s\S]/")
+            out.append(("_NEVER", NEVER_REGEX))
+        return out
+
+    def grammar(self, root: Conj) -> str:
+        """Lark grammar text (start rule `start`)."""
+        lines = [f"start: {self.start_body(root)}"]
+        lines += [f"{name}: {body}" for name, body in self.rules.items()]
+        lines += [f"{name}: {_lark_regex(rx)}" for name, rx in self._terminal_regexes()]
         return "\n".join(lines) + "\n"
+
+    def grammar_ir(self, root: Conj) -> Grammar:
+        """The same grammar as IR, built directly (no Lark text printed and parsed back)."""
+        expander = EbnfExpander()
+        rules = {"start": expander.expand(self.start_body(root))}
+        rules.update((name, expander.expand(body)) for name, body in self.rules.items())
+        rules.update(expander.helpers)
+        used = {s for alts in rules.values() for alt in alts for s in alt}
+        terminals = {name: TerminalSpec(name, rx) for name, rx in self._terminal_regexes()
+                     if name in used}
+        return Grammar("start", {k: tuple(v) for k, v in rules.items()}, terminals)
 
     def tok(self, regex: str, prefix: str = "T") -> str:
         """Reference to the terminal for `regex` (followed by optional whitespace if flexible)."""
