@@ -15,6 +15,7 @@ divisors when the range holds few multiples (enumerated) or when the divisor div
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from dataclasses import dataclass
@@ -216,7 +217,13 @@ def _literal_trie(words: list[str]) -> str:
         node[""] = {}
 
     def emit(node: dict) -> str:
-        alts = [("" if c == "" else c + emit(child)) for c, child in sorted(node.items())]
+        """Digits with the same continuation share one class: [05][0-9] for 00..59 step 5."""
+        groups: dict[str, list[int]] = {}
+        for c, child in sorted(node.items()):
+            if c:
+                groups.setdefault(emit(child), []).append(int(c))
+        alts = ([""] if "" in node else []) + [_digit_class(ds) + rest
+                                             for rest, ds in groups.items()]
         return _alt(alts)
 
     return emit(trie)
@@ -331,23 +338,21 @@ def _sig_digits(t: Decimal) -> tuple[int, ...]:
 
 _FIXED_EXPONENTS = range(-4, 16)
 _MIN_EXP, _MAX_EXP = -324, 308
+_POW10 = tuple(Decimal(10) ** e for e in range(_MIN_EXP, _MAX_EXP + 2))
 
 
-def _layout(e: int, fraction: bool = False) -> tuple[str, _Layout, str] | None:
-    """(prefix, layout, suffix) of canonical floats with decimal exponent e. ``fraction``:
-    only texts that parse to a non-integral double (None if there are none): at most
-    ``_FRACTION_DIGITS`` significant digits with a nonzero one after the point. Such a text
-    is at least 10**(d-15) away from an integer (d integer digits) while rounding moves it
-    less than 2**-53 * 10**d < 10**(d-15), so its double is not an integer either."""
+def _layout(e: int, fraction: bool = False) -> tuple[str, _Layout, str]:
+    """(prefix, layout, suffix) of canonical floats with decimal exponent e. ``fraction``
+    (only for e < _FRACTION_DIGITS - 1; larger texts are all integers): only texts that
+    parse to a non-integral double, i.e. at most ``_FRACTION_DIGITS`` significant digits with
+    a nonzero one after the point. Such a text is at least 10**(d-15) away from an integer
+    (d integer digits) while rounding moves it less than 2**-53 * 10**d < 10**(d-15), so its
+    double is not an integer either."""
     sig = _FRACTION_DIGITS if fraction else _SIG_DIGITS
     if 0 <= e <= 15:
-        if fraction and e + 1 >= sig:
-            return None
         return "", _Layout(e + 1, sig, e + 1, None if fraction else "\\.0", True), ""
     if -4 <= e <= -1:
         return "0\\." + "0" * (-e - 1), _Layout(1, sig, None, "", True), ""
-    if fraction and e > 0:
-        return None
     return "", _Layout(1, sig, 1, "", True), _exp_text(e)
 
 
@@ -362,10 +367,9 @@ def _float_magnitudes(lo: Decimal | None, lo_incl: bool, hi: Decimal, hi_incl: b
     alts: list[str] = []
     full_sci: list[int] = []
     for e in range(_MIN_EXP, _MAX_EXP + 1):
-        shape = _layout(e, fraction)
-        if shape is None:
-            continue
-        low_edge, high_edge = Decimal(10) ** e, Decimal(10) ** (e + 1)
+        if fraction and e >= _FRACTION_DIGITS - 1:  # every such text is an integer
+            break
+        low_edge, high_edge = _POW10[e - _MIN_EXP], _POW10[e + 1 - _MIN_EXP]
         lo_d = hi_d = None
         if lo is not None:
             if lo >= high_edge:
@@ -379,7 +383,7 @@ def _float_magnitudes(lo: Decimal | None, lo_incl: bool, hi: Decimal, hi_incl: b
         if lo_d is None and hi_d is None and e not in _FIXED_EXPONENTS:
             full_sci.append(e)
             continue
-        prefix, lay, suffix = shape
+        prefix, lay, suffix = _layout(e, fraction)
         body = _digits_regex(lay, lo_d, lo_incl, hi_d, hi_incl)
         if body is not None:
             alts.append(prefix + body + suffix)
@@ -402,6 +406,7 @@ def _exponent_range(lo: int, hi: int, exps: list[int]) -> str:
     return _alt(alts)
 
 
+@functools.lru_cache(maxsize=1024)
 def float_range_regex(lo: tuple[Decimal, bool], hi: tuple[Decimal, bool],
                       fraction: bool = False) -> str:
     """Canonical float texts (repr shape) whose exact decimal value lies in [lo, hi];
