@@ -300,19 +300,19 @@ class Normalizer:
             return [b]
         b.parts.append(ctx)
         branches = [b]
-        ref_target = self._ref_target(ctx)
-        if ref_target is not None:
-            if ref_target.key in self._active:
+        targets = self._ref_targets(ctx)
+        for target in targets:
+            if target.key in self._active:
                 self.issues.add(ctx.pointer, "$ref", "reference cycle without an enclosing "
                                 "structure; ignored", "unsupported")
-            else:
-                self._active.append(ref_target.key)
-                try:
-                    branches = self.apply(b, ref_target)
-                finally:
-                    self._active.pop()
-            if self.draft in ("4", "6", "7") and "$ref" in s:
-                return branches  # siblings of $ref are ignored before 2019-09
+                continue
+            self._active.append(target.key)
+            try:
+                branches = [nb for x in branches for nb in self.apply(x, target)]
+            finally:
+                self._active.pop()
+        if targets and self.draft in ("4", "6", "7"):
+            return branches  # siblings of $ref are ignored before 2019-09
         branches = [nb for x in branches for nb in self._merge_local(x, ctx)]
         for i, _ in enumerate(s.get("allOf", []) if isinstance(s.get("allOf"), list) else []):
             branches = [nb for x in branches for nb in self.apply(x, child(ctx, "allOf", i))]
@@ -320,22 +320,23 @@ class Normalizer:
             branches = self._distribute(branches, kind, alts, ctx)
         return branches
 
-    def _ref_target(self, ctx: Ctx) -> Ctx | None:
+    def _ref_targets(self, ctx: Ctx) -> list[Ctx]:
+        """What the reference keywords of `ctx` point to (each one applies; the draft's
+        inactive ones were dropped by `active`), in the dynamic scope of `ctx`."""
         s = ctx.schema
-        try:
-            if isinstance(s.get("$ref"), str):
-                target = self.doc.resolve(s["$ref"], ctx.base, ctx.pointer)
-            elif isinstance(s.get("$recursiveRef"), str):
-                target = self.doc.resolve_recursive(s["$recursiveRef"], ctx)
-            elif isinstance(s.get("$dynamicRef"), str):
-                target = self.doc.resolve_dynamic(s["$dynamicRef"], ctx)
-            else:
-                return None
-            return replace(target, scope=ctx.scope)
-        except RefError as exc:
-            kw = next(k for k in ("$ref", "$recursiveRef", "$dynamicRef") if k in s)
-            self.issues.add(ctx.pointer, kw, f"{exc}; ignored", "unsupported")
-        return None
+        out = []
+        for kw in ("$ref", "$recursiveRef", "$dynamicRef"):
+            if not isinstance(s.get(kw), str):
+                continue
+            try:
+                target = (self.doc.resolve(s[kw], ctx.base, ctx.pointer) if kw == "$ref" else
+                          self.doc.resolve_recursive(s[kw], ctx) if kw == "$recursiveRef" else
+                          self.doc.resolve_dynamic(s[kw], ctx))
+            except RefError as exc:
+                self.issues.add(ctx.pointer, kw, f"{exc}; ignored", "unsupported")
+                continue
+            out.append(replace(target, scope=ctx.scope))
+        return out
 
     def _distribute(self, branches: list[Branch], kind: str, alts: list[list[Ctx]],
                     ctx: Ctx, exclusive: bool = False) -> list[Branch]:
@@ -599,15 +600,15 @@ class Normalizer:
             return [[]]
         if not isinstance(s, dict) or depth > 6:
             return None
-        target = self._ref_target(ctx)
+        targets = self._ref_targets(ctx)
         out: list[list[Ctx]] = []
-        if target is not None:
+        for target in targets:
             sub = self.negate(target, depth + 1)
             if sub is None:
                 return None
             out += sub
-            if self.draft in ("4", "6", "7"):
-                return out
+        if targets and self.draft in ("4", "6", "7"):
+            return out
         syn = lambda schema: synthetic(schema, ctx)  # noqa: E731
         def non(t: str) -> list[Ctx]:
             comp = complement_types(frozenset({t}))

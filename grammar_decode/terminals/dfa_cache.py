@@ -64,4 +64,4 @@ def store(pattern: str, dfa: ByteDFA) -> None:
              accepting=np.ascontiguousarray(dfa.accepting, dtype=bool),
              checksum=np.array(dfa.digest()),
              pattern=np.frombuffer(_pattern_bytes(pattern), dtype=np.uint8))
-    atomic_write_bytes(cache_path(pattern), buf.getvalue())
+    atomic_write_bytes(cache_path(pattern), buf.getvalue(), durable=False)  # load() verifies
