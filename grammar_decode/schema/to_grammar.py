@@ -447,7 +447,8 @@ class GrammarBuilder:
             domain = self._finite_domain(b)
             if domain is not None:
                 return self._unique_array(b, domain)
-            self.issues.add(b.arr_ptr, "uniqueItems", "duplicates are not excluded")
+            self.issues.add(b.arr_ptr, "uniqueItems", "duplicates are not excluded: items are "
+                            f"not from a finite set of at most {MAX_UNIQUE_DOMAIN} values")
         min_c, max_c = (b.min_contains, b.max_contains) if b.contains is not None else (0, None)
         miss_alts: list[list[Ctx]] | None = None
         if b.contains is not None and max_c is not None:
