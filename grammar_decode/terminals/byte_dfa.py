@@ -347,32 +347,33 @@ def _finish(ctrans: np.ndarray, accepting: np.ndarray, starts) -> ByteDFA:
 
 # ---------------------------------------------------------------- operations on DFAs
 
-def product(a: ByteDFA, b: ByteDFA, mode: str) -> ByteDFA:
-    """Intersection (``mode='and'``) or difference (``'minus'``: in a, not in b) of two DFAs.
-
-    Level-synchronous BFS over reachable state pairs, vectorised over byte classes.
-    """
-    if mode not in ("and", "minus"):
-        raise ValueError(f"unknown product mode {mode!r}")
-    if a.n_states == 0 or (b.n_states == 0 and mode == "and"):
-        return empty_dfa()
+def with_prefix(a: ByteDFA, b: ByteDFA, negate: bool) -> ByteDFA:
+    """The strings of ``a`` that have a prefix in ``b`` (``negate``: that have none): a
+    top-level lookahead. BFS over reachable state pairs, vectorised over byte classes; a pair
+    is settled once ``b`` accepts or dies, so ``b·Σ*`` is never built."""
+    if b.n_states == 0:  # no prefix is in b
+        return a if negate else empty_dfa()
+    if bool(b.accepting[0]):  # the empty prefix is in b
+        return empty_dfa() if negate else a
+    if a.n_states == 0:
+        return a
     starts = _class_starts_of_tables(a.trans, b.trans)
     ta = a.trans[:, starts].astype(np.int64)
-    nb = b.n_states  # index nb = b's dead state (absorbing)
-    tb = np.vstack([b.trans[:, starts], np.full((1, starts.size), nb)]).astype(np.int64)
-    tb[tb < 0] = nb
-    acc_b = np.append(b.accepting, False)
-    width = nb + 1
-    ids: dict[int, int] = {0: 0}  # key a * width + b; the start pair (0, 0 or dead) is key 0
+    nb = b.n_states
+    gone, hit = nb, nb + 1  # b died / b accepted: both absorbing
+    tb = np.vstack([b.trans[:, starts], np.full((2, starts.size), -1)]).astype(np.int64)
+    tb[tb < 0] = gone
+    tb[hit] = hit
+    tb = np.where(np.append(b.accepting, [False, False])[tb], hit, tb)
+    width = nb + 2
+    ids: dict[int, int] = {0: 0}  # key a * width + b; start pair (0, 0)
     frontier = np.zeros(1, dtype=np.int64)
     rows, accepting = [], []
     while frontier.size:
         fa, fb = np.divmod(frontier, width)
-        acc = a.accepting[fa] & (acc_b[fb] if mode == "and" else ~acc_b[fb])
+        acc = a.accepting[fa] & (fb != hit if negate else fb == hit)
         na, nbb = ta[fa], tb[fb]
-        valid = na >= 0
-        if mode == "and":
-            valid &= nbb < nb
+        valid = (na >= 0) & (nbb != (hit if negate else gone))
         keys = np.where(valid, na * width + nbb, -1)
         uniq = np.unique(keys[valid])
         fresh = []
@@ -388,6 +389,21 @@ def product(a: ByteDFA, b: ByteDFA, mode: str) -> ByteDFA:
         accepting.append(acc)
         frontier = np.array(fresh, dtype=np.int64)
     return _finish(np.concatenate(rows).astype(np.int32), np.concatenate(accepting), starts)
+
+
+def prepend(prefix: bytes, dfa: ByteDFA) -> ByteDFA:
+    """The DFA of a literal byte string followed by ``dfa``'s language (no subset
+    construction: a chain of states in front of ``dfa``)."""
+    if dfa.n_states == 0 or not prefix:
+        return dfa
+    n = len(prefix)
+    chain = np.full((n, 256), DEAD, dtype=np.int32)
+    chain[np.arange(n), list(prefix)] = np.arange(1, n + 1, dtype=np.int32)
+    shifted = np.where(dfa.trans >= 0, dfa.trans + n, DEAD).astype(np.int32)
+    trans = np.vstack([chain, shifted])
+    accepting = np.concatenate([np.zeros(n, dtype=bool), dfa.accepting])
+    starts = _class_starts_of_tables(trans)
+    return _finish(np.ascontiguousarray(trans[:, starts]), accepting, starts)
 
 
 def _edges_of(dfa: ByteDFA, starts: np.ndarray, shift: int) -> Edges:

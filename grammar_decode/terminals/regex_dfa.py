@@ -20,8 +20,9 @@ from grammar_decode.terminals.byte_dfa import (
     ByteDFA,
     concatenate,
     determinize,
-    product,
+    prepend,
     union,
+    with_prefix,
 )
 from grammar_decode.terminals.char_semantics import Ranges
 from grammar_decode.terminals.regex_parse import (
@@ -32,7 +33,7 @@ from grammar_decode.terminals.regex_parse import (
     Repeat,
     parse_regex,
 )
-from grammar_decode.terminals.utf8 import MAX_CODE_POINT, utf8_sequences
+from grammar_decode.terminals.utf8 import utf8_sequences
 
 _MAX_NFA_STATES = 400_000
 # Only DFAs that took at least this long to build are written to disk: loading a tiny .npz
@@ -104,16 +105,13 @@ def _compile_top(node: object, source: str) -> ByteDFA:
     parts = list(node.parts) if isinstance(node, Concat) else [node]
     for i, part in enumerate(parts):
         if isinstance(part, Look):
-            head = _plain(Concat(tuple(parts[:i])), source)
             rest = _compile_top(Concat(tuple(parts[i + 1:])), source)
-            look = concatenate(_compile_top(part.node, source), _any_star())
-            return concatenate(head, product(rest, look, "minus" if part.negate else "and"))
+            body = with_prefix(rest, _compile_top(part.node, source), part.negate)
+            head = _literal_text(Concat(tuple(parts[:i])))
+            if head is not None:
+                return prepend(head.encode("utf-8"), body)
+            return concatenate(_plain(Concat(tuple(parts[:i])), source), body)
     return _plain(node, source)
-
-
-@functools.lru_cache(maxsize=1)
-def _any_star() -> ByteDFA:
-    return _plain(Repeat(CharSet(((0, MAX_CODE_POINT),)), 0, None), "(?s:.)*")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -194,10 +192,22 @@ class _ByteNFA:
         raise GrammarCompileError(f"unsupported regex node {node!r}")
 
 
+_PLAIN_MEMO: dict[object, ByteDFA] = {}
+_PLAIN_MEMO_LIMIT = 1024
+
+
 def _plain(node: object, source: str) -> ByteDFA:
-    nfa = _ByteNFA(source)
-    s, e = nfa.build(node)
-    return determinize(nfa.edges, s, {e}, nfa.eps)
+    """DFA of a lookahead-free node, memoised by node: parts such as the JSON string body
+    recur in most terminals of a schema (`source` only names the terminal in errors)."""
+    dfa = _PLAIN_MEMO.get(node)
+    if dfa is None:
+        nfa = _ByteNFA(source)
+        s, e = nfa.build(node)
+        dfa = determinize(nfa.edges, s, {e}, nfa.eps)
+        if len(_PLAIN_MEMO) >= _PLAIN_MEMO_LIMIT:
+            _PLAIN_MEMO.clear()
+        _PLAIN_MEMO[node] = dfa
+    return dfa
 
 
 __all__ = ["build_regex", "compile_literal", "compile_regex", "DEAD"]
