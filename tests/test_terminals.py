@@ -39,6 +39,7 @@ PATTERNS = [
     r"(?i:[^\W_]k)",
     r"[\w.-]+@(?:[^\W_]+\.)+[a-z]{2,}",
     r"(?:[^\x00-\x7f]|é)+(?=\d|ü)[\dü]*\s?",
+    r"(?=)ab?", r"(?!a|b)[a-c]*", r'"(?!(?:if"|é"))[^"]*"', r"[xy](?!ab)[a-c]*",
 ]
 ALPHABET = (list('ab"\\xyzcdeé𝄞ü0159.-+eE_ Au\nİıſKkµμ٣ \u3000@')
             + ["if", "select", "SeLeCt"])
