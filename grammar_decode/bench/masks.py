@@ -9,7 +9,7 @@ subprocess so that no in-memory cache hides a cost:
 * build: ``compile_grammar`` + ``warm()`` (contexts reachable in a few lexemes) with an empty
   disk cache: seconds, Python-heap peak (tracemalloc, numpy included) and store bytes;
 * warm load: the same with the disk cache filled by the build;
-* per-token mask time (``fill_mask`` into a bool tensor), p50 / p99 in ms, replaying the
+* per-token mask time (``fill_mask`` into a bool tensor), p50 / p99 in us, replaying the
   corpus documents of ``tests/corpus/<grammar>/`` token by token (a first pass builds the
   stores of contexts ``warm()`` did not reach; the reported pass is the second);
 * when importable, the same per-token times for XGrammar (``compile_lark``) and llguidance
@@ -100,7 +100,8 @@ def _ours(grammar: str, tokenizer_name: str, cache: str, max_tokens: int, replay
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     out: dict[str, Any] = {"seconds": round(seconds, 3), "peak_mb": round(peak / 2**20, 1),
-                           "contexts": contexts, **compiled.stats()}
+                           "contexts": contexts, "vocab_size": compiled.vocab_size,
+                           **compiled.stats()}
     if replay:
         matcher = GrammarMatcher(compiled)
         mask = torch.zeros(compiled.vocab_size, dtype=torch.bool)
@@ -196,13 +197,14 @@ def _peer_available(module: str) -> bool:
 
 
 def _fmt(d: dict[str, Any], key: str = "mask") -> str:
+    """``p50/p99`` in microseconds (with the count of tokens the engine rejected, if any)."""
     if "error" in d:
         return "n/a"
     m = d.get(key) or {}
     if m.get("p50_ms") is None:
         return "-"
     note = f" ({d['rejected']} rej)" if d.get("rejected") else ""
-    return f"{m['p50_ms']:.3f}/{m['p99_ms']:.2f}{note}"
+    return f"{m['p50_ms'] * 1e3:.1f}/{m['p99_ms'] * 1e3:.0f}{note}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -227,9 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     peers = [] if args.no_peers else [p for p in ("xgrammar", "llguidance")
                                       if _peer_available(p)]
     results = []
-    header = (f"{'grammar':<11} {'tokenizer':<9} {'build s':>8} {'peak MB':>8} {'store MB':>8} "
-              f"{'load s':>7} {'ours p50/p99 ms':>18}"
-              + "".join(f" {p + ' p50/p99 ms':>24}" for p in peers))
+    header = (f"{'grammar':<11} {'vocab':<14} {'build s':>8} {'store MB':>8} "
+              f"{'warm load s':>11} {'p50 us':>8} {'p99 us':>8}"
+              + "".join(f" {p + ' p50/p99 us':>24}" for p in peers))
     print(header)
     print("-" * len(header))
     for tokenizer in args.tokenizers.split(","):
@@ -242,19 +244,23 @@ def main(argv: list[str] | None = None) -> int:
                 row[peer] = _run_phase(peer, grammar, tokenizer, "", args.max_tokens)
             results.append(row)
             if "error" in build:
-                print(f"{grammar:<11} {tokenizer:<9} error: {build['error']}")
+                print(f"{grammar:<11} {tokenizer:<14} error: {build['error']}")
                 continue
-            print(f"{grammar:<11} {tokenizer:<9} {build['seconds']:>8.2f} "
-                  f"{build['peak_mb']:>8.1f} {build['store_bytes'] / 2**20:>8.1f} "
-                  f"{load.get('seconds', float('nan')):>7.2f} {_fmt(build):>18}"
+            mask = build["mask"]
+            vocab = f"{tokenizer} {build['vocab_size'] // 1000}k"
+            rej = f" ({build['rejected']} rej)" if build.get("rejected") else ""
+            print(f"{grammar:<11} {vocab:<14} {build['seconds']:>8.2f} "
+                  f"{build['store_bytes'] / 2**20:>8.1f} "
+                  f"{load.get('seconds', float('nan')):>11.2f} "
+                  f"{mask['p50_ms'] * 1e3:>8.1f} {mask['p99_ms'] * 1e3:>8.0f}{rej}"
                   + "".join(f" {_fmt(row[p]):>24}" for p in peers), flush=True)
     errors = [(r["grammar"], r["tokenizer"], k, r[k]["error"]) for r in results
               for k in ("build", "load", *peers) if "error" in r[k]]
     for grammar, tokenizer, what, error in errors:
         print(f"note: {what} {grammar}/{tokenizer}: {error}")
-    print("build = compile_grammar + warm() with an empty disk cache; load = the same from the"
-          " disk cache;\nmask times = fill_mask before each token of the corpus documents "
-          "(second pass), one thread.")
+    print("build s = compile_grammar + warm() with an empty disk cache; warm load s = the same "
+          "from the\ndisk cache; p50/p99 us = fill_mask before each token of the corpus "
+          "documents (second pass), one thread.")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return 0
