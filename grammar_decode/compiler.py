@@ -18,6 +18,7 @@ from grammar_decode.errors import GrammarCompileError
 from grammar_decode.grammar.ir import Grammar
 from grammar_decode.grammar.lark_loader import load_grammar
 from grammar_decode.grammar.prune import prune
+from grammar_decode.lru import LRU
 from grammar_decode.maskstore.store import ContextStore
 from grammar_decode.matcher.earley import EarleyGrammar, EarleySet, initial_set
 from grammar_decode.matcher.lexer import ContextLexer, LexTerminal
@@ -31,6 +32,9 @@ _STORE_MEMORY: OrderedDict[str, ContextStore] = OrderedDict()
 _STORE_MEMORY_LIMIT = 512  # stores are ~0.1-5 MB each at 151k tokens
 _STORE_LOCK = threading.Lock()
 _DIRTY: weakref.WeakSet[ContextStore] = weakref.WeakSet()
+STORE_FORMAT = 2  # part of every store's cache key: bump when ContextStore's content changes
+# Per grammar: token sets of matcher states already seen (~19 KB each at 151k tokens).
+MASK_MEMO_BYTES = 32 << 20
 
 
 def flush_mask_stores() -> int:
@@ -97,6 +101,9 @@ class CompiledGrammar:
         self.initial_set = initial_set(self.earley)
         self._contexts: dict[frozenset[int], ContextLexer] = {}
         self._lock = threading.Lock()
+        # (Earley set, lexer state, backtrack point) -> allowed token set; see matcher._mask
+        self.mask_memo = LRU(MASK_MEMO_BYTES)
+        self.lexeme_steps: dict[tuple, Any] = {}  # (Earley set, lexeme) -> next; see matcher
         self.eos_token_ids = frozenset(vocab.eos_token_ids)
         self.compile_seconds = time.perf_counter() - started
 
@@ -141,8 +148,8 @@ class CompiledGrammar:
         store = getattr(lexer, "_store", None)
         if store is not None and store[0] is self.vocab:
             return store[1]
-        key = hashlib.sha256(pickle.dumps((self.vocab.content_hash, lexer.cache_key()))
-                             ).hexdigest()
+        key = hashlib.sha256(pickle.dumps((STORE_FORMAT, self.vocab.content_hash,
+                                           lexer.cache_key()))).hexdigest()
         with _STORE_LOCK:
             result = _STORE_MEMORY.get(key)
             if result is not None:
@@ -178,12 +185,18 @@ class CompiledGrammar:
             return None
         return self._cache_path / self.vocab.content_hash[:16] / f"{key}.store"
 
-    def warm(self, max_contexts: int = 256) -> int:
-        """Build the start-state masks of contexts reachable in a few lexemes, then write the
-        disk cache. Returns the number of contexts visited."""
+    def clear_parse_caches(self) -> None:
+        """Forget memoised masks and lexeme steps (mask stores are kept)."""
+        self.mask_memo.clear()
+        self.lexeme_steps.clear()
+
+    def warm(self, max_contexts: int = 256, seconds: float = 5.0) -> int:
+        """Build mask stores ahead of use within about ``seconds``: the start state of the
+        contexts reachable in a few lexemes, then the lexer states one token leads to from
+        there; then write the disk cache. Returns the number of contexts visited."""
         from grammar_decode.matcher.matcher import explore_contexts
 
-        n = explore_contexts(self, max_contexts)
+        n = explore_contexts(self, max_contexts, seconds)
         flush_mask_stores()
         return n
 

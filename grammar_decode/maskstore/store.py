@@ -35,6 +35,7 @@ class StateMasks:
     d0: np.ndarray  # packed bits over the vocabulary
     n_d0: int
     backtrack: np.ndarray  # packed bits: die before any complete lexeme inside the token
+    successors: np.ndarray  # states the inside tokens lead to, most tokens first
     crossing: list[tuple[int, RemainderSet]] = field(default_factory=list)  # (emit idx, pairs)
 
     @property
@@ -83,6 +84,7 @@ class ContextStore:
         emit_at = np.where(ends_here, self._emit_of_state[np.maximum(end_state, 0)], -1)
         d0_ids = ids[ends_here & (pos == 0)]
         backtrack_ids = ids[~alive & (end_state < 0)]
+        states, counts = np.unique(walk.last[alive], return_counts=True)
         cross = np.flatnonzero(ends_here & (pos > 0))
         groups: list[tuple[int, RemainderSet]] = []
         if len(cross):
@@ -95,6 +97,7 @@ class ContextStore:
                 groups.append((int(e[part[0]]), RemainderSet(ids[sel], pos[sel])))
         return StateMasks(inside=_pack(ids[alive], size), d0=_pack(d0_ids, size),
                           n_d0=len(d0_ids), backtrack=_pack(backtrack_ids, size),
+                          successors=states[np.argsort(-counts, kind="stable")],
                           crossing=groups)
 
     def nbytes(self) -> int:
@@ -118,6 +121,7 @@ class ContextStore:
             arrays[f"inside{q}"] = s.inside
             arrays[f"d0{q}"] = s.d0
             arrays[f"bt{q}"] = s.backtrack
+            arrays[f"succ{q}"] = s.successors
             arrays[f"meta{q}"] = np.array([s.n_d0] + [e for e, _ in s.crossing], np.int64)
             for g, (_, r) in enumerate(s.crossing):
                 arrays[f"tok{q}_{g}"] = r.tokens
@@ -141,7 +145,8 @@ class ContextStore:
             groups = [(int(e), RemainderSet(z[f"tok{q}_{g}"], z[f"off{q}_{g}"]))
                       for g, e in enumerate(meta[1:])]
             states[q] = StateMasks(inside=z[f"inside{q}"], d0=z[f"d0{q}"], n_d0=int(meta[0]),
-                                   backtrack=z[f"bt{q}"], crossing=groups)
+                                   backtrack=z[f"bt{q}"], successors=z[f"succ{q}"],
+                                   crossing=groups)
         return cls(int(z["n_states"][0]), emit, states)
 
 

@@ -1,12 +1,26 @@
 """An incremental Earley recogniser over terminal ids (general CFGs, ambiguity allowed).
 
 Each lexeme the lexer completes is a *set* of terminals (several terminals may match the same
-lexeme); scanning advances every item waiting on any of them. Charts are plain lists of
-immutable ``EarleySet`` objects, so copying or rolling back a parse is a list slice.
+lexeme); scanning advances every item waiting on any of them.
+
+Earley sets are immutable and canonical. An item's origin is the ``EarleySet`` it started in
+(``None``: this set) rather than a chart position, and a set's future (its scans, its lexer
+context, whether it accepts) depends only on its *waiting* items and its accepting flag:
+completed items were fully used when the set was closed. Sets are interned per grammar by
+exactly that content, so parses that reach the same future share one object, whatever their
+position or history, and everything cached per set (scans, contexts, masks) is shared too.
+A parse is just its last set; copying or rolling back one is keeping a reference.
+
+The intern table holds sets weakly, so it is as large as the number of live sets (held by
+matchers and by the bounded caches of the matcher module); a set built again after it was
+dropped is an equal but distinct object, which only loses sharing.
 """
 
 from __future__ import annotations
 
+import itertools
+import weakref
+from array import array
 from dataclasses import dataclass
 
 from grammar_decode.errors import GrammarCompileError
@@ -39,8 +53,50 @@ class EarleyGrammar:
         for r, (lhs, _) in enumerate(rules):
             self.predict[lhs].append(self.rule_offset[r])
         self.nullable = self._nullable(rules, len(nonterminals))
-        self.accept_dr = self.rule_offset[0] + 1
         self.n_nonterminals = len(nonterminals)
+        self.own_items, self.predicts = self._predictions(rules)
+        self._predicted_parts: dict[frozenset[int], tuple[int, dict[int, tuple[Item, ...]]]] = {}
+        self.interned: weakref.WeakValueDictionary[bytes, EarleySet] = \
+            weakref.WeakValueDictionary()
+        self.uids = itertools.count(1)
+
+    def _predictions(self, rules: list[tuple[int, tuple[int, ...]]]
+                     ) -> tuple[list[tuple[Item, ...]], list[frozenset[int]]]:
+        """Per nonterminal: the waiting items a set predicts for it (each rule, its dot past
+        every nullable prefix, origin None), and every nonterminal predicted with it."""
+        own: list[list[Item]] = [[] for _ in range(self.n_nonterminals)]
+        calls: list[set[int]] = [set() for _ in range(self.n_nonterminals)]
+        for r, (lhs, rhs) in enumerate(rules):
+            for dot, sym in enumerate(rhs):
+                own[lhs].append((self.rule_offset[r] + dot, None))
+                if sym >= 0:
+                    calls[lhs].add(sym)
+                if not (sym >= 0 and self.nullable[sym]):
+                    break
+        predicts = []
+        for a in range(self.n_nonterminals):
+            seen, todo = {a}, [a]
+            while todo:
+                for b in calls[todo.pop()] - seen:
+                    seen.add(b)
+                    todo.append(b)
+            predicts.append(frozenset(seen))
+        return [tuple(items) for items in own], predicts
+
+    def predicted_part(self, predicted: frozenset[int]) -> tuple[int, dict[int, tuple[Item, ...]]]:
+        """(id, waiting items by symbol) of the items a set predicts for ``predicted``;
+        cached (forgotten all at once past 4096 entries; ids are never reused)."""
+        found = self._predicted_parts.get(predicted)
+        if found is None:
+            waiting: dict[int, list[Item]] = {}
+            for a in predicted:
+                for item in self.own_items[a]:
+                    waiting.setdefault(self.dr_next[item[0]], []).append(item)
+            if len(self._predicted_parts) >= 4096:
+                self._predicted_parts.clear()
+            found = next(self.uids), {k: tuple(v) for k, v in waiting.items()}
+            self._predicted_parts[predicted] = found
+        return found
 
     def _sym(self, name: str, grammar: Grammar) -> int:
         if name in self.terminal_ids:
@@ -61,12 +117,17 @@ class EarleyGrammar:
         return nullable
 
 
+Item = tuple  # (dotted rule, origin EarleySet or None for "this set")
+
+
 @dataclass(frozen=True, eq=False)
 class EarleySet:
-    """Items (dotted rule, origin) at one lexeme position, indexed by the symbol they await."""
+    """Items waiting at one lexeme position, indexed by the symbol they await (canonical:
+    compare with ``is``)."""
 
-    waiting: dict[int, tuple[tuple[int, int], ...]]
+    waiting: dict[int, tuple[Item, ...]]
     accepting: bool
+    uid: int  # unique per grammar, never reused
 
     @property
     def expected_terminals(self) -> frozenset[int]:
@@ -79,47 +140,28 @@ class EarleySet:
 
 def initial_set(g: EarleyGrammar) -> EarleySet:
     """The Earley set before any lexeme."""
-    return _closure(g, [], [(g.rule_offset[0], 0)])
+    return _closure(g, [], g.predicts[0], g.nullable[0])
 
 
-def scan(g: EarleyGrammar, chart: list[EarleySet], terminals: frozenset[int] | set[int]
-         ) -> EarleySet | None:
+def scan(g: EarleyGrammar, last: EarleySet, terminals: frozenset[int]) -> EarleySet | None:
     """The next Earley set after a lexeme matching any of ``terminals``; None if none fits."""
-    last = chart[-1]
-    # The chart before ``last`` is fixed for a given set object, so the result can be cached on
-    # it: hypothetical scans repeated across mask computations cost one dict lookup.
-    cache = last.__dict__.get("_scans")
-    if cache is None:
-        cache = {}
-        object.__setattr__(last, "_scans", cache)
-    key = frozenset(terminals)
-    if key in cache:
-        return cache[key]
-    cache[key] = result = _scan(g, chart, last, key)
-    return result
-
-
-def _scan(g: EarleyGrammar, chart: list[EarleySet], last: EarleySet,
-          terminals: frozenset[int]) -> EarleySet | None:
-    seeds: list[tuple[int, int]] = []
+    seeds: list[Item] = []
     for t in terminals:
         for dr, origin in last.waiting.get(-(t + 1), ()):
-            seeds.append((dr + 1, origin))
+            seeds.append((dr + 1, last if origin is None else origin))
     if not seeds:
         return None
-    return _closure(g, chart, seeds)
+    return _closure(g, seeds)
 
 
-def _closure(g: EarleyGrammar, chart: list[EarleySet], seeds: list[tuple[int, int]]
-             ) -> EarleySet:
-    pos = len(chart)
-    items: set[tuple[int, int]] = set()
-    waiting: dict[int, list[tuple[int, int]]] = {}
-    predicted: set[int] = set()
-    completed_here: set[int] = set()  # nonterminals completed with origin == pos
+def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = frozenset(),
+             accepting: bool = False) -> EarleySet:
+    """Close ``seeds`` (items with an earlier origin) under completion; the items predicted
+    here are a cached function of the predicted nonterminals (``predicted_part``)."""
+    items: set[Item] = set()
+    waiting: dict[int, list[Item]] = {}
     agenda = list(seeds)
-    dr_next, dr_lhs, predict, nullable = g.dr_next, g.dr_lhs, g.predict, g.nullable
-    accepting = False
+    dr_next, dr_lhs, nullable, predicts = g.dr_next, g.dr_lhs, g.nullable, g.predicts
     while agenda:
         item = agenda.pop()
         if item in items:
@@ -129,22 +171,26 @@ def _closure(g: EarleyGrammar, chart: list[EarleySet], seeds: list[tuple[int, in
         sym = dr_next[dr]
         if sym is None:
             lhs = dr_lhs[dr]
-            if lhs == 0 and origin == 0:
+            if lhs == 0:  # $start is on no right-hand side: only the initial set predicts it
                 accepting = True
-            if origin == pos:
-                completed_here.add(lhs)
-                for wdr, worigin in waiting.get(lhs, ()):
-                    agenda.append((wdr + 1, worigin))
-            else:
-                for wdr, worigin in chart[origin].waiting.get(lhs, ()):
-                    agenda.append((wdr + 1, worigin))
+            for wdr, worigin in origin.waiting.get(lhs, ()):
+                agenda.append((wdr + 1, origin if worigin is None else worigin))
             continue
         waiting.setdefault(sym, []).append(item)
         if sym >= 0:
             if sym not in predicted:
-                predicted.add(sym)
-                for pdr in predict[sym]:
-                    agenda.append((pdr, pos))
-            if nullable[sym] or sym in completed_here:
+                predicted = predicted | predicts[sym]
+            if nullable[sym]:  # a nonterminal completed here is nullable
                 agenda.append((dr + 1, origin))
-    return EarleySet({k: tuple(v) for k, v in waiting.items()}, accepting)
+    part_id, own = g.predicted_part(predicted)
+    # intern key: the predicted part, the accepting flag, the sorted (rule, origin) pairs
+    pairs = sorted((dr, o.uid) for group in waiting.values() for dr, o in group)
+    key = array("Q", [part_id, accepting, *(x for pair in pairs for x in pair)]).tobytes()
+    found = g.interned.get(key)
+    if found is None:
+        merged = dict(own)
+        for sym, group in waiting.items():
+            merged[sym] = own.get(sym, ()) + tuple(group)
+        found = EarleySet(merged, accepting, next(g.uids))
+        g.interned[key] = found
+    return found

@@ -1,13 +1,16 @@
-"""GrammarMatcher: the incremental state of one generation (parse chart + partial lexeme).
+"""GrammarMatcher: the incremental state of one generation (Earley set + partial lexeme).
 
 A token is allowed iff its bytes keep the text a viable prefix of some sentence, decided
 exactly by the contextual longest-match lexer and the Earley parser. ``allowed_token_ids`` /
 ``fill_mask`` read the precomputed mask store of the current lexer state and only walk the
-(short) remainders of tokens that cross a lexeme boundary.
+(short) remainders of tokens that cross a lexeme boundary. Earley sets are canonical, so the
+result is memoised per (Earley set, lexer state, backtrack point) on the CompiledGrammar.
 """
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,45 +25,26 @@ if TYPE_CHECKING:
     from grammar_decode.matcher.lexer import ContextLexer
 
 
-class ChartView:
-    """A committed chart (shared list prefix) plus hypothetical sets, without copying."""
-
-    __slots__ = ("base", "n", "ext")
-
-    def __init__(self, base: list[EarleySet], n: int, ext: tuple[EarleySet, ...] = ()) -> None:
-        self.base, self.n, self.ext = base, n, ext
-
-    def __len__(self) -> int:
-        return self.n + len(self.ext)
-
-    def __getitem__(self, i: int) -> EarleySet:
-        if i < 0:
-            i += self.n + len(self.ext)
-        return self.base[i] if i < self.n else self.ext[i - self.n]
-
-    def push(self, s: EarleySet) -> ChartView:
-        return ChartView(self.base, self.n, self.ext + (s,))
-
-
-# (ChartView, ContextLexer, lexer state, backtrack point): the backtrack point is None, or
-# (state, pending bytes) when the lexeme was complete in ``state`` and has since read
-# ``pending`` bytes without being complete again (longest match may have to fall back there).
+# (EarleySet, ContextLexer, lexer state, backtrack point). The context is always the one of
+# the Earley set. The backtrack point is None, or (state, pending bytes) when the lexeme was
+# complete in ``state`` and has since read ``pending`` bytes without being complete again
+# (longest match may have to fall back there).
 _State = tuple
 
 
-def _emit(compiled: CompiledGrammar, view: ChartView, ctx: ContextLexer, q: int
-          ) -> tuple[ChartView, ContextLexer] | None:
+def _emit(compiled: CompiledGrammar, s: EarleySet, ctx: ContextLexer, q: int
+          ) -> tuple[EarleySet, ContextLexer] | None:
     """End the current lexeme (state ``q``): scan its terminals; None if it cannot end here."""
     emitted = ctx.emit[q]
     if not emitted:
         return None
-    return _emit_set(compiled, view, ctx, emitted)
+    return _emit_set(compiled, s, ctx, emitted)
 
 
-def _restart(compiled: CompiledGrammar, view: ChartView, ctx: ContextLexer, q: int,
+def _restart(compiled: CompiledGrammar, s: EarleySet, ctx: ContextLexer, q: int,
              data: bytes) -> _State | None:
     """End the lexeme in state ``q``, then lex ``data`` from an empty lexeme."""
-    after = _emit(compiled, view, ctx, q)
+    after = _emit(compiled, s, ctx, q)
     if after is None:
         return None
     state: _State | None = (after[0], after[1], 0, None)
@@ -73,33 +57,33 @@ def _restart(compiled: CompiledGrammar, view: ChartView, ctx: ContextLexer, q: i
 
 def _step(compiled: CompiledGrammar, state: _State, b: int) -> _State | None:
     """Feed one byte; None when the text stops being a viable prefix."""
-    view, ctx, q, back = state
+    s, ctx, q, back = state
     nq = ctx.trans_list[q][b]
     if nq >= 0:
         if ctx.emit[nq]:
-            return view, ctx, nq, None
+            return s, ctx, nq, None
         if ctx.emit[q]:
-            return view, ctx, nq, (q, bytes((b,)))
+            return s, ctx, nq, (q, bytes((b,)))
         if back is not None:
-            return view, ctx, nq, (back[0], back[1] + bytes((b,)))
-        return view, ctx, nq, None
+            return s, ctx, nq, (back[0], back[1] + bytes((b,)))
+        return s, ctx, nq, None
     if ctx.emit[q]:
-        return _restart(compiled, view, ctx, q, bytes((b,)))
+        return _restart(compiled, s, ctx, q, bytes((b,)))
     if back is not None:
-        return _restart(compiled, view, ctx, back[0], back[1] + bytes((b,)))
+        return _restart(compiled, s, ctx, back[0], back[1] + bytes((b,)))
     return None
 
 
 def _accepting(compiled: CompiledGrammar, state: _State) -> bool:
     """Whether the text is a complete sentence (the lexer flushes its lexeme at the end)."""
-    view, ctx, q, back = state
+    s, ctx, q, back = state
     if q == 0:
-        return view[-1].accepting
+        return s.accepting
     if ctx.emit[q]:
-        after = _emit(compiled, view, ctx, q)
-        return after is not None and after[0][-1].accepting
+        after = _emit(compiled, s, ctx, q)
+        return after is not None and after[0].accepting
     if back is not None:
-        redo = _restart(compiled, view, ctx, back[0], back[1])
+        redo = _restart(compiled, s, ctx, back[0], back[1])
         return redo is not None and _accepting(compiled, redo)
     return False
 
@@ -127,6 +111,22 @@ class _TokenSet:
             hit = (keep[ids >> 3] >> (7 - (ids & 7))) & 1
             self.ids.append(ids[hit.astype(bool)])
 
+    def compact(self, size: int) -> None:
+        """Merge the id arrays into one (or into the bitset when they are many)."""
+        if len(self.ids) > 1 or (self.ids and len(self.ids[0]) * 64 > size):
+            ids = np.concatenate(self.ids)
+            if len(ids) * 64 > size:
+                bits = np.zeros(size, dtype=bool)
+                bits[ids] = True
+                np.bitwise_or(self.packed, np.packbits(bits), out=self.packed)
+                self.ids = []
+            else:
+                self.ids = [ids]
+
+    @property
+    def nbytes(self) -> int:
+        return self.packed.nbytes + sum(ids.nbytes for ids in self.ids)
+
     def to_bool(self, size: int) -> np.ndarray:
         out = np.unpackbits(self.packed, count=size).view(bool)
         for ids in self.ids:
@@ -135,47 +135,76 @@ class _TokenSet:
 
 
 def _mask(compiled: CompiledGrammar, state: _State) -> _TokenSet:
-    """Tokens whose bytes keep the text viable."""
-    view, ctx, q, back = state
+    """Tokens whose bytes keep the text viable (memoised: the answer depends only on the
+    canonical Earley set, the lexer state and the backtrack point)."""
+    s, _, q, back = state
+    key = (s, q, back)
+    found = compiled.mask_memo.get(key)
+    if found is None:
+        found = _compute_mask(compiled, state)
+        found.compact(compiled.vocab_size)
+        compiled.mask_memo.put(key, found, found.nbytes)
+    return found
+
+
+def _compute_mask(compiled: CompiledGrammar, state: _State) -> _TokenSet:
+    s, ctx, q, back = state
     store = compiled.store_for(ctx)
     masks = store.state(q, ctx.trans, compiled.vocab)
     allowed = _TokenSet(masks.inside)
     for e_index, remainders in masks.crossing:
-        after = _emit_set(compiled, view, ctx, ctx.ids_of(store.emit_sets[e_index]))
+        after = _emit_set(compiled, s, ctx, ctx.ids_of(store.emit_sets[e_index]))
         if after is not None:
             _judge_remainders(compiled, after, remainders, allowed)
     if masks.n_d0:
-        after = _emit(compiled, view, ctx, q)
+        after = _emit(compiled, s, ctx, q)
         if after is not None:
             allowed.add_filtered(_mask(compiled, (after[0], after[1], 0, None)), masks.d0)
     if back is not None:
-        redo = _restart(compiled, view, ctx, back[0], back[1])
+        redo = _restart(compiled, s, ctx, back[0], back[1])
         if redo is not None:
             allowed.add_filtered(_mask(compiled, redo), masks.backtrack)
     return allowed
 
 
-def _judge_remainders(compiled: CompiledGrammar, after: tuple[ChartView, ContextLexer],
+def _judge_remainders(compiled: CompiledGrammar, after: tuple[EarleySet, ContextLexer],
                       remainders: RemainderSet, allowed: _TokenSet) -> None:
-    """Add tokens whose remaining bytes are viable after a lexeme was emitted."""
-    view, ctx = after
-    outcome = remainders.outcome(ctx, compiled.vocab)
-    allowed.add(outcome.packed, outcome.valid)
-    for emitted, child in outcome.children:
-        nxt = _emit_set(compiled, view, ctx, emitted)
-        if nxt is not None:
-            _judge_remainders(compiled, nxt, child, allowed)
+    """Add tokens whose remaining bytes are viable after a lexeme was emitted (a walk down
+    the tree of cached outcomes; only the lexeme steps depend on the parse)."""
+    vocab, steps = compiled.vocab, compiled.lexeme_steps
+    stack = [(after[0], after[1], remainders)]
+    while stack:
+        s, ctx, rs = stack.pop()
+        outcome = rs.outcome(ctx, vocab)
+        allowed.add(outcome.packed, outcome.valid)
+        for emitted, child in outcome.children:
+            nxt = steps.get((s, emitted), _MISSING)
+            if nxt is _MISSING:
+                nxt = _emit_set(compiled, s, ctx, emitted)
+            if nxt is not None:
+                stack.append((nxt[0], nxt[1], child))
 
 
-def _emit_set(compiled: CompiledGrammar, view: ChartView, ctx: ContextLexer,
-              emitted: frozenset[int]) -> tuple[ChartView, ContextLexer] | None:
-    """Scan a lexeme of terminals ``emitted`` (ignored terminals leave the parse unchanged)."""
-    if emitted <= compiled.ignored_ids:
-        return view, ctx
-    nxt = scan(compiled.earley, view, emitted)
-    if nxt is None:
-        return None
-    return view.push(nxt), compiled.context_for(nxt)
+_MISSING = object()
+LEXEME_STEPS_LIMIT = 8192  # cached (Earley set, lexeme) steps per grammar; see _emit_set
+
+
+def _emit_set(compiled: CompiledGrammar, s: EarleySet, ctx: ContextLexer,
+              emitted: frozenset[int]) -> tuple[EarleySet, ContextLexer] | None:
+    """Scan a lexeme of terminals ``emitted`` (ignored terminals leave the parse unchanged);
+    cached per grammar (forgotten all at once past ``LEXEME_STEPS_LIMIT`` entries)."""
+    steps = compiled.lexeme_steps
+    found = steps.get((s, emitted), _MISSING)
+    if found is _MISSING:
+        if emitted <= compiled.ignored_ids:
+            found = s, ctx
+        else:
+            nxt = scan(compiled.earley, s, emitted)
+            found = None if nxt is None else (nxt, compiled.context_for(nxt))
+        if len(steps) >= LEXEME_STEPS_LIMIT:
+            steps.clear()
+        steps[(s, emitted)] = found
+    return found
 
 
 class GrammarMatcher:
@@ -188,17 +217,17 @@ class GrammarMatcher:
     def reset(self) -> None:
         """Back to the empty text."""
         c = self.compiled
-        self._chart: list[EarleySet] = [c.initial_set]
+        self._set = c.initial_set
         self._ctx = c.context_for(c.initial_set)
         self._q = 0
         self._back: tuple[int, bytes] | None = None
         self._terminated = False
-        self._history: list[tuple[int, ContextLexer, int, tuple | None, bool]] = []
+        self._history: list[tuple[EarleySet, ContextLexer, int, tuple | None, bool]] = []
         self._cached_mask: np.ndarray | None = None
 
     # -- state -----------------------------------------------------------------------------
     def _state(self) -> _State:
-        return ChartView(self._chart, len(self._chart)), self._ctx, self._q, self._back
+        return self._set, self._ctx, self._q, self._back
 
     def is_accepting(self) -> bool:
         """Whether the text so far is a complete sentence (so EOS may come next)."""
@@ -233,8 +262,8 @@ class GrammarMatcher:
 
         allowed = torch.from_numpy(self.allowed_mask())
         n = min(len(allowed), mask.shape[-1])
-        mask.zero_()
         mask[..., :n] = allowed[:n]
+        mask[..., n:] = False
         return mask
 
     # -- advancing -------------------------------------------------------------------------
@@ -266,8 +295,7 @@ class GrammarMatcher:
             if state is None:
                 return False
         self._push_history()
-        view, self._ctx, self._q, self._back = state
-        self._chart.extend(view.ext)
+        self._set, self._ctx, self._q, self._back = state
         return True
 
     def accept_text(self, text: str) -> bool:
@@ -275,8 +303,7 @@ class GrammarMatcher:
         return self.accept_bytes(text.encode("utf-8"))
 
     def _push_history(self) -> None:
-        self._history.append((len(self._chart), self._ctx, self._q, self._back,
-                              self._terminated))
+        self._history.append((self._set, self._ctx, self._q, self._back, self._terminated))
         self._cached_mask = None
 
     def rollback(self, n_tokens: int = 1) -> None:
@@ -285,17 +312,16 @@ class GrammarMatcher:
             raise ValueError(f"cannot roll back {n_tokens} of {len(self._history)} steps")
         if n_tokens == 0:
             return
-        n, self._ctx, self._q, self._back, self._terminated = self._history[-n_tokens]
+        self._set, self._ctx, self._q, self._back, self._terminated = self._history[-n_tokens]
         del self._history[-n_tokens:]
-        del self._chart[n:]
         self._cached_mask = None
 
     def copy(self) -> GrammarMatcher:
         """An independent matcher in the same state."""
         other = GrammarMatcher.__new__(GrammarMatcher)
         other.compiled = self.compiled
-        other._chart = list(self._chart)
-        other._ctx, other._q, other._back = self._ctx, self._q, self._back
+        other._set, other._ctx, other._q = self._set, self._ctx, self._q
+        other._back = self._back
         other._terminated = self._terminated
         other._history = list(self._history)
         other._cached_mask = self._cached_mask
@@ -306,21 +332,42 @@ class GrammarMatcher:
         return len(self._history)
 
 
-def explore_contexts(compiled: CompiledGrammar, max_contexts: int = 256) -> int:
-    """Breadth-first over lexemes from the start, building each new context's store."""
-    seen: set[int] = set()
-    frontier = [ChartView([compiled.initial_set], 1)]
-    built = 0
-    while frontier and built < max_contexts:
-        view = frontier.pop(0)
-        ctx = compiled.context_for(view[-1])
-        if id(ctx) in seen:
+def explore_contexts(compiled: CompiledGrammar, max_contexts: int = 256,
+                     seconds: float = 5.0) -> int:
+    """Build mask stores ahead of use, within ``seconds``; returns the contexts visited.
+
+    First breadth-first over lexemes from the start, expanding one Earley set per *core*
+    (its waiting dotted rules, origins ignored, so nesting depth does not multiply the
+    work; at most ``16 * max_contexts`` cores): the empty-lexeme state of every new context.
+    Then, round-robin over those contexts, the lexer states their tokens lead to from there,
+    the most common first."""
+    deadline = time.perf_counter() + seconds
+    contexts: dict[int, ContextLexer] = {}
+    cores: set[frozenset[int]] = set()
+    frontier = deque([compiled.initial_set])
+    while (frontier and len(contexts) < max_contexts and len(cores) < 16 * max_contexts
+           and time.perf_counter() < deadline):
+        s = frontier.popleft()
+        core = frozenset(dr for group in s.waiting.values() for dr, _ in group)
+        if core in cores:
             continue
-        seen.add(id(ctx))
-        compiled.store_for(ctx).state(0, ctx.trans, compiled.vocab)
-        built += 1
+        cores.add(core)
+        ctx = compiled.context_for(s)
+        if id(ctx) not in contexts:
+            contexts[id(ctx)] = ctx
+            compiled.store_for(ctx).state(0, ctx.trans, compiled.vocab)
         for emitted in {e for e in ctx.emit if e}:
-            after = _emit_set(compiled, view, ctx, emitted)
-            if after is not None and len(after[0]) < 64:
+            after = _emit_set(compiled, s, ctx, emitted)
+            if after is not None:
                 frontier.append(after[0])
-    return built
+    states = [(ctx, compiled.store_for(ctx)) for ctx in contexts.values()]
+    rank = 0
+    while time.perf_counter() < deadline and any(
+            rank < len(store.state(0, ctx.trans, compiled.vocab).successors)
+            for ctx, store in states):
+        for ctx, store in states:
+            successors = store.state(0, ctx.trans, compiled.vocab).successors
+            if rank < len(successors) and time.perf_counter() < deadline:
+                store.state(int(successors[rank]), ctx.trans, compiled.vocab)
+        rank += 1
+    return len(contexts)

@@ -1,0 +1,46 @@
+"""A small bounded in-memory cache (least recently used entries are forgotten first)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any, Hashable
+
+
+class LRU:
+    """Mapping bounded by a total cost (entry count by default); safe to share between threads
+    (a lookup racing an eviction is a miss)."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.total = 0
+        self._data: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        """The value stored for ``key`` (now most recently used), else ``default``."""
+        try:
+            value = self._data[key][0]
+            self._data.move_to_end(key)
+        except KeyError:
+            return default
+        return value
+
+    def put(self, key: Hashable, value: Any, cost: int = 1) -> None:
+        """Store ``value``, then forget the oldest entries while over budget."""
+        with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None:
+                self.total -= old[1]
+            self._data[key] = (value, cost)
+            self.total += cost
+            while self.total > self.budget and self._data:
+                self.total -= self._data.popitem(last=False)[1][1]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self.total = 0
