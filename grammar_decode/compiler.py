@@ -128,7 +128,7 @@ class CompiledGrammar:
 
     def context_for(self, earley_set: EarleySet) -> ContextLexer:
         """The contextual lexer for the terminals the parser can take after ``earley_set``."""
-        ctx = earley_set.__dict__.get("_ctx")
+        ctx = earley_set.context
         if ctx is not None and ctx[0] is self:
             return ctx[1]
         key = earley_set.expected_terminals | self.ignored_ids
@@ -140,7 +140,7 @@ class CompiledGrammar:
                     lexer = ContextLexer([self.terminals[i] for i in sorted(key)],
                                          self.terminal_conflicts)
                     self._contexts[key] = lexer
-        object.__setattr__(earley_set, "_ctx", (self, lexer))
+        earley_set.context = (self, lexer)
         return lexer
 
     def store_for(self, lexer: ContextLexer) -> ContextStore:

@@ -71,6 +71,15 @@ def test_rollback_and_copy_reuse_memoised_masks(gpt2, tmp_path) -> None:
     assert len(compiled.mask_memo) == entries
 
 
+def test_lru_forgets_the_least_recently_used_beyond_its_budget() -> None:
+    lru = LRU(10)
+    lru.put("a", 1, cost=4)
+    lru.put("b", 2, cost=4)
+    assert lru.get("a") == 1  # "b" is now the oldest
+    lru.put("c", 3, cost=4)
+    assert (lru.get("a"), lru.get("b"), lru.get("c"), lru.total) == (1, None, 3, 8)
+
+
 def test_memo_tells_backtrack_points_apart(tmp_path) -> None:
     tokens = ["a", "b", "c", "d", "x", "y"]
     vocab = TokenVocabulary([None] + [t.encode() for t in tokens], [0], name="test")

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from array import array
-from dataclasses import dataclass
 
 from grammar_decode.errors import GrammarCompileError
 from grammar_decode.grammar.ir import Grammar
@@ -55,10 +53,10 @@ class EarleyGrammar:
         self.nullable = self._nullable(rules, len(nonterminals))
         self.n_nonterminals = len(nonterminals)
         self.own_items, self.predicts = self._predictions(rules)
-        self._predicted_parts: dict[frozenset[int], tuple[int, dict[int, tuple[Item, ...]]]] = {}
-        self.interned: weakref.WeakValueDictionary[bytes, EarleySet] = \
+        self._predicted_parts: dict[frozenset[int], tuple] = {}
+        self.interned: weakref.WeakValueDictionary[tuple, EarleySet] = \
             weakref.WeakValueDictionary()
-        self.uids = itertools.count(1)
+        self._part_ids = itertools.count()
 
     def _predictions(self, rules: list[tuple[int, tuple[int, ...]]]
                      ) -> tuple[list[tuple[Item, ...]], list[frozenset[int]]]:
@@ -83,9 +81,10 @@ class EarleyGrammar:
             predicts.append(frozenset(seen))
         return [tuple(items) for items in own], predicts
 
-    def predicted_part(self, predicted: frozenset[int]) -> tuple[int, dict[int, tuple[Item, ...]]]:
-        """(id, waiting items by symbol) of the items a set predicts for ``predicted``;
-        cached (forgotten all at once past 4096 entries; ids are never reused)."""
+    def predicted_part(self, predicted: frozenset[int]
+                       ) -> tuple[int, dict[int, tuple[Item, ...]], frozenset[int]]:
+        """(id, waiting items by symbol, terminals awaited) of the items a set predicts for
+        ``predicted``; cached (forgotten all at once past 4096 entries; ids never reused)."""
         found = self._predicted_parts.get(predicted)
         if found is None:
             waiting: dict[int, list[Item]] = {}
@@ -94,7 +93,8 @@ class EarleyGrammar:
                     waiting.setdefault(self.dr_next[item[0]], []).append(item)
             if len(self._predicted_parts) >= 4096:
                 self._predicted_parts.clear()
-            found = next(self.uids), {k: tuple(v) for k, v in waiting.items()}
+            found = (next(self._part_ids), {k: tuple(v) for k, v in waiting.items()},
+                     frozenset(-s - 1 for s in waiting if s < 0))
             self._predicted_parts[predicted] = found
         return found
 
@@ -120,22 +120,19 @@ class EarleyGrammar:
 Item = tuple  # (dotted rule, origin EarleySet or None for "this set")
 
 
-@dataclass(frozen=True, eq=False)
 class EarleySet:
-    """Items waiting at one lexeme position, indexed by the symbol they await (canonical:
-    compare with ``is``)."""
+    """Items waiting at one lexeme position, indexed by the symbol they await, and the
+    terminals they await. Canonical (compare with ``is``) and never changed once built;
+    ``context`` is where the compiler caches the set's lexer context."""
 
-    waiting: dict[int, tuple[Item, ...]]
-    accepting: bool
-    uid: int  # unique per grammar, never reused
+    __slots__ = ("waiting", "accepting", "expected_terminals", "context", "__weakref__")
 
-    @property
-    def expected_terminals(self) -> frozenset[int]:
-        cached = self.__dict__.get("_expected")
-        if cached is None:
-            cached = frozenset(-s - 1 for s in self.waiting if s < 0)
-            object.__setattr__(self, "_expected", cached)
-        return cached
+    def __init__(self, waiting: dict[int, tuple[Item, ...]], accepting: bool,
+                 expected_terminals: frozenset[int]) -> None:
+        self.waiting = waiting
+        self.accepting = accepting
+        self.expected_terminals = expected_terminals
+        self.context: tuple | None = None
 
 
 def initial_set(g: EarleyGrammar) -> EarleySet:
@@ -179,18 +176,19 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
         waiting.setdefault(sym, []).append(item)
         if sym >= 0:
             if sym not in predicted:
-                predicted = predicted | predicts[sym]
+                predicted = predicted | predicts[sym] if predicted else predicts[sym]
             if nullable[sym]:  # a nonterminal completed here is nullable
                 agenda.append((dr + 1, origin))
-    part_id, own = g.predicted_part(predicted)
-    # intern key: the predicted part, the accepting flag, the sorted (rule, origin) pairs
-    pairs = sorted((dr, o.uid) for group in waiting.values() for dr, o in group)
-    key = array("Q", [part_id, accepting, *(x for pair in pairs for x in pair)]).tobytes()
+    part_id, own, own_terminals = g.predicted_part(predicted)
+    # the predicted part and the accepting flag and the items from earlier origins determine
+    # the set (the key holds those items, so their origin sets stay alive while it is used)
+    key = (part_id, accepting, frozenset(i for group in waiting.values() for i in group))
     found = g.interned.get(key)
     if found is None:
         merged = dict(own)
         for sym, group in waiting.items():
             merged[sym] = own.get(sym, ()) + tuple(group)
-        found = EarleySet(merged, accepting, next(g.uids))
+        expected = own_terminals.union(-sym - 1 for sym in waiting if sym < 0)
+        found = EarleySet(merged, accepting, expected)
         g.interned[key] = found
     return found

@@ -176,7 +176,8 @@ def _judge_remainders(compiled: CompiledGrammar, after: tuple[EarleySet, Context
     while stack:
         s, ctx, rs = stack.pop()
         outcome = rs.outcome(ctx, vocab)
-        allowed.add(outcome.packed, outcome.valid)
+        if outcome.packed is not None or len(outcome.valid):
+            allowed.add(outcome.packed, outcome.valid)
         for emitted, child in outcome.children:
             nxt = steps.get((s, emitted), _MISSING)
             if nxt is _MISSING:
