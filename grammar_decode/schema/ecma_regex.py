@@ -174,6 +174,11 @@ def _atom(encoded: tuple[str, bool]) -> str:
     return text if atomic or not text else f"(?:{text})"
 
 
+def unit_regex(ranges: Ranges) -> str:
+    """One regex atom matching the canonical unit of any code point in ``ranges``."""
+    return _atom(encode_set(ranges))
+
+
 # ---------------------------------------------------------------- Unicode properties
 
 @lru_cache(maxsize=1)
@@ -672,6 +677,25 @@ def lookahead_body(parts: dict[Key, tuple], at_start_only: bool) -> str:
 
 
 # ---------------------------------------------------------------- translation
+
+def class_repetition(pattern: str) -> tuple[Ranges, int, int | None] | None:
+    """``(code points, lo, hi)`` when ``pattern`` is ``^X{lo,hi}$`` for one character class X
+    (also ``^X*$``, ``^X+$``, ``^X$``, groups around X): a value matches iff it has lo..hi
+    code points, all in X. None for any other pattern (or an invalid one)."""
+    try:
+        node = parse(pattern)[0]
+    except PatternSyntaxError:
+        return None
+    items = node[1] if node[0] == "seq" else [node]
+    if len(items) != 3 or items[0] != ("bol",) or items[2] != ("eol",):
+        return None
+    mid = items[1]
+    if mid[0] == "set":
+        mid = ("rep", mid, 1, 1)
+    if mid[0] != "rep" or mid[1][0] != "set" or not mid[1][1]:
+        return None
+    return mid[1][1], mid[2], mid[3]
+
 
 @dataclass(frozen=True)
 class TranslatedPattern:

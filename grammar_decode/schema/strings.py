@@ -6,23 +6,54 @@ unit encoding). ``pattern``, ``format``, ``minLength``/``maxLength`` (code point
 unit each) and optional ``const``/``enum`` are combined exactly: one constraint is the main
 body, the others become top-level lookaheads right after the opening quote. A lookahead only
 ever matches whole units, so it can reach the closing quote but never past it.
+
+A pattern ``^X{a,b}$`` (one character class X) is folded into the length count: the language
+is ``"`` X{lo,hi} ``"`` (:class:`CountedString`). :func:`counted_string` exposes such languages
+so that the grammar builder can emit long ones as chains of fixed-size chunk terminals instead
+of one huge terminal (see :mod:`grammar_decode.schema.chunks`): since a body is a sequence of
+units, X{0,a} X{0,b} = X{0,a+b}, and the grammar counts the chunks.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
 from grammar_decode.errors import InvalidSchemaError, SchemaIssue
-from grammar_decode.schema.ecma_regex import UNIT, UNITS, escape_literal, translate
+from grammar_decode.schema.ecma_regex import (
+    UNIT, UNITS, class_repetition, escape_literal, translate, unit_regex)
 from grammar_decode.schema.formats import format_regex
 from grammar_decode.schema.unsupported import Reporter, UnsupportedKeyword
 
 NEVER = '"(?!)"'          # a string terminal that matches nothing (unsatisfiable constraints)
 ANY_STRING = f'"{UNITS}"'
 
-__all__ = ["ANY_STRING", "NEVER", "UnsupportedKeyword", "canonical_string", "string_regex",
-           "string_regex_with_issues"]
+__all__ = ["ANY_STRING", "NEVER", "CountedString", "UnsupportedKeyword", "canonical_string",
+           "counted_string", "string_regex", "string_regex_with_issues"]
+
+
+@dataclass(frozen=True)
+class CountedString:
+    """The bodies ``unit{lo,hi}`` (``hi`` None: unbounded); ``unit`` is one regex atom matching
+    single canonical units (a set of code points)."""
+
+    unit: str
+    lo: int
+    hi: int | None
+
+    def body(self) -> str:
+        if (self.lo, self.hi) == (0, None):
+            return f"{self.unit}*"
+        if self.lo == self.hi:
+            return f"{self.unit}{{{self.lo}}}"
+        return f"{self.unit}{{{self.lo},{'' if self.hi is None else self.hi}}}"
+
+    def lookahead(self) -> str:
+        """The count as a lookahead right after the opening quote."""
+        if self.unit == UNIT and self.hi is None:
+            return f"(?={UNIT}{{{self.lo}}})"  # every unit is a UNIT: a prefix suffices
+        return f'(?={self.body()}")'
 
 
 def canonical_string(value: str) -> str:
@@ -62,10 +93,16 @@ def _length_bounds(fragment: dict, pointer: str) -> tuple[int, int | None]:
     return bounds[0], bounds[1]
 
 
-def _build(fragment: dict, pointer: str, reporter: Reporter) -> str:
+def _constraints(fragment: dict, pointer: str, reporter: Reporter
+                 ) -> tuple[CountedString, list[str], list[str]] | None:
+    """(length count, other bodies, lookaheads) of the string keywords; None if unsatisfiable.
+
+    A ``pattern`` of the form ``^X{a,b}$`` (one character class) becomes part of the count.
+    """
     lo, hi = _length_bounds(fragment, pointer)
     if hi is not None and lo > hi:
-        return NEVER
+        return None
+    unit = UNIT
     bodies: list[str] = []
     lookaheads: list[str] = []
     pattern = fragment.get("pattern")
@@ -73,29 +110,52 @@ def _build(fragment: dict, pointer: str, reporter: Reporter) -> str:
         if not isinstance(pattern, str):
             raise InvalidSchemaError(f"pattern must be a string, got {pattern!r}",
                                      f"{pointer}/pattern")
-        translated = translate(pattern, f"{pointer}/pattern", reporter)
-        lookaheads += translated.lookaheads
-        if translated.body != UNITS:
-            bodies.append(translated.body)
+        repeated = class_repetition(pattern)
+        if repeated is not None:
+            ranges, a, b = repeated
+            unit, lo = unit_regex(ranges), max(lo, a)
+            hi = b if hi is None else hi if b is None else min(hi, b)
+        else:
+            translated = translate(pattern, f"{pointer}/pattern", reporter)
+            lookaheads += translated.lookaheads
+            if translated.body != UNITS:
+                bodies.append(translated.body)
     fmt = fragment.get("format")
     if isinstance(fmt, str):
         found = format_regex(fmt, f"{pointer}/format", reporter)
         if found is not None:
             lookaheads += found.lookaheads
             bodies.append(found.body)
-    if (lo, hi) != (0, None):
-        count = f"{{{lo}}}" if lo == hi else f"{{{lo},{'' if hi is None else hi}}}"
-        if not bodies:
-            bodies.append(f"{UNIT}{count}")
-        elif hi is None:
-            lookaheads.append(f"(?={UNIT}{{{lo}}})")
-        else:
-            lookaheads.append(f'(?={UNIT}{count}")')
+    if hi is not None and lo > hi:
+        return None
+    return CountedString(unit, lo, hi), bodies, lookaheads
+
+
+def _build(fragment: dict, pointer: str, reporter: Reporter) -> str:
+    parts = _constraints(fragment, pointer, reporter)
+    if parts is None:
+        return NEVER
+    count, bodies, lookaheads = parts
     if not bodies:
-        bodies.append(UNITS)
+        bodies.append(count.body())
+    elif count != CountedString(UNIT, 0, None):
+        lookaheads.append(count.lookahead())
     main, *others = bodies
     lookaheads += [f'(?={other}")' for other in others]
     return '"' + "".join(lookaheads) + main + '"'
+
+
+def counted_string(fragment: dict, pointer: str) -> CountedString | None:
+    """The fragment's language as ``"`` unit{lo,hi} ``"`` when its keywords only bound how many
+    code points of one set a value has (lengths, ``^X{a,b}$`` patterns); None otherwise (other
+    patterns, formats, const/enum, unsatisfiable bounds). Issues are not reported here (see
+    :func:`string_regex_with_issues`)."""
+    if "const" in fragment or "enum" in fragment:
+        return None
+    parts = _constraints(fragment, pointer, Reporter(approximate=True))
+    if parts is None or parts[1] or parts[2]:
+        return None
+    return parts[0]
 
 
 def _restrict_to_values(fragment: dict, pointer: str, regex: str) -> str:
