@@ -22,6 +22,7 @@ from typing import Any, Sequence
 from grammar_decode.grammar.ebnf import EbnfExpander
 from grammar_decode.grammar.ir import Grammar, TerminalSpec
 
+from . import chunks
 from .canonical import dump_value
 from .keywords import allows
 from .normalize import Branch, Conj, IssueLog, Normalizer, split_range
@@ -110,8 +111,9 @@ class GrammarBuilder:
         if whitespace not in ("compact", "flexible"):
             raise ValueError(f"whitespace must be 'compact' or 'flexible', got {whitespace!r}")
         from grammar_decode.schema.numbers import number_regex_with_issues
-        from grammar_decode.schema.strings import string_regex_with_issues
+        from grammar_decode.schema.strings import counted_string, string_regex_with_issues
         self._string_regex, self._number_regex = string_regex_with_issues, number_regex_with_issues
+        self._counted_string = counted_string
         self.notes: list[Any] = []  # "ignored" annotations reported by the terminal builders
         self.norm = norm
         self.issues = issues
@@ -122,6 +124,14 @@ class GrammarBuilder:
         self._hash: dict[int, str] = {}
         self._aux: dict[tuple, str | None] = {}
         self._never_used = False
+        # counted strings that can hold >= CHUNK units are rules decided at the end: chunk
+        # chains or one terminal (see grammar_decode.schema.chunks)
+        self._counted: dict[tuple, str] = {}   # (unit, lo, hi) -> rule name
+        self._whole: dict[str, str] = {}       # that rule -> its single-terminal regex
+        self._wanted: set[str] = set()         # those worth chunking
+        self._chain: dict[tuple, str] = {}     # (unit, size, chain symbol) -> rule name
+        self._long: set[str] = set()           # other value string terminals of >= CHUNK units
+        self._groups: list[list[str]] = []     # alternatives that may start with one lexeme
 
     # ---- output ----------------------------------------------------------------------------
     def start_body(self, root: Conj) -> str:
@@ -130,6 +140,7 @@ class GrammarBuilder:
         if top is None:
             self._never_used = True
             top = "_NEVER"
+        self._emit_counted()
         return f"{'_WS? ' if self.flexible else ''}{top}"
 
     def _terminal_regexes(self) -> list[tuple[str, str]]:
@@ -158,16 +169,27 @@ class GrammarBuilder:
                      if name in used}
         return Grammar("start", {k: tuple(v) for k, v in rules.items()}, terminals)
 
-    def tok(self, regex: str, prefix: str = "T") -> str:
-        """Reference to the terminal for `regex` (followed by optional whitespace if flexible)."""
+    def term(self, regex: str, prefix: str = "T") -> str:
+        """Name of the terminal for `regex`."""
         name = self.terminals.get(regex)
         if name is None:
             name = f"{prefix}{len(self.terminals)}"
             self.terminals[regex] = name
-        return f"{name} _WS?" if self.flexible else name
+        return name
+
+    def tok(self, regex: str, prefix: str = "T") -> str:
+        """Reference to the terminal for `regex` (followed by optional whitespace if flexible)."""
+        return self.ws(self.term(regex, prefix))
+
+    def ws(self, ref: str) -> str:
+        """`ref` followed by optional whitespace if flexible."""
+        return f"{ref} _WS?" if self.flexible else ref
 
     def lit(self, text: str) -> str:
-        return self.tok(re.escape(text), "L" if len(text) > 1 else "P")
+        name = self.term(re.escape(text), "L" if len(text) > 1 else "P")
+        if text.startswith('"') and len(json.loads(text)) >= chunks.CHUNK:
+            self._long.add(name)
+        return self.ws(name)
 
     def rule(self, body: str | None, prefix: str = "r") -> str | None:
         """Name a non-trivial body as a rule (None and "" pass through)."""
@@ -223,13 +245,18 @@ class GrammarBuilder:
         if key in self._memo:
             return self._memo[key]
         name = self._memo[key] = self.reserve("v")
-        result = self.finish(name, alt([self.branch(b) for b in self.norm.expand(conj)]))
+        branches = [self.branch(b) for b in self.norm.expand(conj)]
+        # branches' scalars end where the value ends, so a longest match between them never
+        # changes what follows; only their arrays and objects can diverge
+        self.group([nested for _, nested in branches])
+        result = self.finish(name, alt([whole for whole, _ in branches]))
         self._memo[key] = result
         return result
 
-    def branch(self, b: Branch) -> str | None:
+    def branch(self, b: Branch) -> tuple[str | None, str | None]:
+        """(the values of a branch, its array and object values)."""
         if b.finite is not None:
-            return alt([self.lit(dump_value(v)) for v in b.finite])
+            return alt([self.lit(dump_value(v)) for v in b.finite]), None
         excluded = {dump_value(v) for v in b.excluded}
         parts: list[str | None] = []
         for lit in ("null", "true", "false"):
@@ -243,13 +270,10 @@ class GrammarBuilder:
         if "number" in b.types or "integer" in b.types and not b.fraction:
             parts.extend(self.number_terminals(b, integer="number" not in b.types))
         if "string" in b.types:
-            rx = self.string_terminal(b)
-            parts.append(None if rx is None else self.tok(rx, "S"))
-        if "array" in b.types:
-            parts.append(self.array(b))
-        if "object" in b.types:
-            parts.append(self.object(b))
-        return alt(parts)
+            parts.append(self.string_value(b))
+        nested = [self.array(b) if "array" in b.types else None,
+                  self.object(b) if "object" in b.types else None]
+        return alt(parts + nested), alt(nested)
 
     # ---- terminals -------------------------------------------------------------------------
     def _record(self, issues: list[Any]) -> None:
@@ -291,9 +315,9 @@ class GrammarBuilder:
             raise ValueError(f"string regex for {pointer or '/'} does not start with a quote: {rx}")
         return split_lookaheads(rx[1:])
 
-    def string_terminal(self, b: Branch) -> str | None:
-        """Regex of the string values of a branch: every fragment intersected (lookaheads),
-        `not` fragments and excluded values as one negative lookahead."""
+    @staticmethod
+    def _string_fragments(b: Branch) -> tuple[dict[str, Any], str, list[tuple[dict[str, Any], str]]]:
+        """A branch's string keywords: (merged fragment, its pointer, conflicting extras)."""
         main: dict[str, Any] = {}
         extra: list[tuple[dict[str, Any], str]] = []
         ptr = b.strings[0][1] if b.strings else ""
@@ -307,6 +331,79 @@ class GrammarBuilder:
                     main[k] = v
                 elif main[k] != v:
                     extra.append(({k: v}, fptr))
+        return main, ptr, extra
+
+    def string_value(self, b: Branch) -> str | None:
+        """Grammar for the string values of a branch: one terminal, or a rule for a counted
+        string that can hold CHUNK or more units (see _emit_counted)."""
+        rx = self.string_terminal(b)
+        if rx is None:
+            return None
+        main, ptr, extra = self._string_fragments(b)
+        plain = not extra and not b.not_strings and not any(isinstance(v, str) for v in b.excluded)
+        counted = self._counted_string(main, ptr) if plain else None
+        if counted is not None and (counted.hi is None or counted.hi >= chunks.CHUNK):
+            key = (counted.unit, counted.lo, counted.hi)
+            if key not in self._counted:
+                self._counted[key] = name = self.reserve("c")
+                self._whole[name] = rx
+                if chunks.worth_chunking(counted.lo, counted.hi):
+                    self._wanted.add(name)
+            return self.ws(self._counted[key])
+        name = self.term(rx, "S")
+        bound = main.get("maxLength")
+        if counted is None and (bound is None or bound >= chunks.CHUNK):
+            self._long.add(name)
+        return self.ws(name)
+
+    def _emit_counted(self) -> None:
+        """Bodies of the counted-string rules: chunk chains where chunks.choose_chunked says
+        so, else their single terminal, inlined."""
+        counted, self._counted = self._counted, {}  # once, even if called again
+        if not counted:
+            return
+        chunked = chunks.choose_chunked(self.rules, self._groups, set(self._whole),
+                                        self._wanted, self._long)
+        whole: dict[str, str] = {}
+        for (unit, lo, hi), name in counted.items():
+            if name in chunked:
+                self.rules[name] = self._chunk_chain(unit, lo, hi)
+            else:
+                whole[name] = self.term(self._whole[name], "S")
+        if whole:  # last: rule names are numbered by len(self.rules)
+            names = re.compile(r"\b(?:" + "|".join(whole) + r")\b")
+            self.rules = {k: names.sub(lambda m: whole[m.group()], v)
+                          for k, v in self.rules.items() if k not in whole}
+
+    def _chunk_chain(self, unit: str, lo: int, hi: int | None) -> str:
+        """`"` unit{lo,hi} `"` over chunk terminals (see chunks.chain_grammar)."""
+        size = chunks.CHUNK
+        top, rules = chunks.chain_grammar(lo, hi, size)
+
+        def emit(sym: chunks.Sym) -> str:
+            if sym[0] in ("full", "last"):
+                return self.term(chunks.terminal_regex(sym, unit, size), "C")
+            name = self._chain.get((unit, size, sym))
+            if name is None:
+                name = self._chain[(unit, size, sym)] = self.reserve("c")
+                self.finish(name, alt([seq(*map(emit, option)) for option in rules[sym]]))
+            return name
+
+        body = alt([seq(*map(emit, option)) for option in top])
+        if not body:
+            raise ValueError(f"internal error: empty chunk chain for {lo}..{hi}")
+        return body
+
+    def group(self, alternatives: Sequence[str | None]) -> None:
+        """Record alternatives that may start with the same lexeme (see chunks.choose_chunked)."""
+        present = [a for a in dict.fromkeys(alternatives) if a]
+        if len(present) > 1:
+            self._groups.append(present)
+
+    def string_terminal(self, b: Branch) -> str | None:
+        """Regex of the string values of a branch: every fragment intersected (lookaheads),
+        `not` fragments and excluded values as one negative lookahead."""
+        main, ptr, extra = self._string_fragments(b)
         heads, body = self.string_rx(main, ptr)
         if NEVER_HEAD in heads:
             return None
@@ -411,6 +508,7 @@ class GrammarBuilder:
         names_heads = [] if names is None else names[0] + [f"(?={names[1]})"]
         pats = list(b.patterns.items())
         prx = [self.string_rx({"pattern": p}, f"{ptr}/patternProperties") for p, _ in pats]
+        overlapping = len(pats) > 3 or any(heads for heads, _ in prx)
         for (p, _), (heads, _) in zip(pats, prx):
             if heads:
                 self.issues.add(f"{ptr}/patternProperties", "patternProperties", f"names matching "
@@ -437,6 +535,8 @@ class GrammarBuilder:
             name_heads, body = names if names is not None else self.string_rx({}, ptr)
             v = self.value(b.additional or ())
             alts.append(seq(self.tok('"' + "".join(heads + name_heads) + body, "K"), colon, v))
+        if overlapping:
+            self.group(alts)
         body = alt(alts)
         return self.rule(body, "m") if body and "|" in body else body
 
@@ -469,7 +569,9 @@ class GrammarBuilder:
                 return self.value(conj)
             if hit:
                 return self.value(conj + b.contains)
-            return alt([self.value(conj + tuple(a)) for a in miss_alts])
+            misses = [self.value(conj + tuple(a)) for a in miss_alts]
+            self.group(misses)
+            return alt(misses)
 
         def state(n: int, c: int) -> str | None:
             if (n, c) in states:
@@ -486,6 +588,7 @@ class GrammarBuilder:
                     ch = c + 1 if max_c is not None else min(c + 1, max(min_c, 1))
                     if max_c is None or ch <= max_c:
                         opts.append(seq(sep, element(n, True), state(nxt, ch)))
+                        self.group([element(n, True), element(n, False)])
                     opts.append(seq(sep, element(n, False), state(nxt, c)))
             return self.finish(name, alt(opts))
 
