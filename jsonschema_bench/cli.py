@@ -13,8 +13,9 @@ RUN_MODES = ("compile", "replay", "generate", "testsuite")
 
 def _run_arguments(p: argparse.ArgumentParser, mode: str) -> None:
     p.add_argument("--engine", action="append", default=None,
-                   help="repeatable or a comma list of grammar_decode, xgrammar, llguidance, "
-                        "outlines_core, or 'all' (a module:Class plug-in is accepted too); "
+                   help="repeatable or a comma list of grammar_decode, grammar_decode_lenient "
+                        "(strict=False), xgrammar, llguidance, outlines_core, or 'all' "
+                        "(a module:Class plug-in is accepted too); "
                         "default grammar_decode")
     if mode == "generate":
         p.add_argument("--model", default=None,

@@ -276,3 +276,25 @@ def test_engine_option_repeats_and_rejects_unknown_names(capsys) -> None:
     err = capsys.readouterr().err
     assert code == 2
     assert "nonexistent" in err and "Traceback" not in err
+
+
+def test_lenient_engine_compiles_what_strict_refuses() -> None:
+    """`grammar_decode_lenient` approximates a keyword strict mode refuses (uniqueItems over
+    arbitrary strings); its config records the mode so reports tell the two apart."""
+    from grammar_decode.vocab.packaged import load_tokenizer
+    from jsonschema_bench.engines import make_engine
+
+    schema = {"type": "array", "items": {"type": "string"}, "uniqueItems": True}
+    tok = load_tokenizer("gpt2")
+    eos = frozenset({tok.eos_token_id})
+    strict = make_engine("grammar_decode", tok, eos)
+    lenient = make_engine("grammar_decode_lenient", tok, eos)
+    with pytest.raises(CompileFailure) as refused:
+        strict.compile(schema)
+    assert "uniqueItems" in refused.value.keywords
+    compiled = lenient.compile(schema)
+    m = lenient.matcher(compiled)
+    for token in tok.encode('["a","a"]'):
+        m.fill()
+        assert m.allowed(token) and m.accept(token)
+    assert (strict.config(), lenient.config()) == ({"strict": True}, {"strict": False})

@@ -12,13 +12,15 @@ from jsonschema_bench.engines.base import (CompileFailure, Engine, EngineUnavail
 #: name -> "module:Class" (imported lazily: peers are optional).
 ENGINES = {
     "grammar_decode": "jsonschema_bench.engines.grammar_decode_engine:GrammarDecodeEngine",
+    "grammar_decode_lenient":
+        "jsonschema_bench.engines.grammar_decode_engine:GrammarDecodeLenientEngine",
     "xgrammar": "jsonschema_bench.engines.xgrammar_engine:XGrammarEngine",
     "llguidance": "jsonschema_bench.engines.llguidance_engine:LLGuidanceEngine",
     "outlines_core": "jsonschema_bench.engines.outlines_engine:OutlinesCoreEngine",
 }
 #: Modules each engine needs at run time.
-_REQUIRES = {"grammar_decode": ("grammar_decode.compiler", "grammar_decode.schema.api",
-                                "grammar_decode.matcher.matcher"),
+_OURS = ("grammar_decode.compiler", "grammar_decode.schema.api", "grammar_decode.matcher.matcher")
+_REQUIRES = {"grammar_decode": _OURS, "grammar_decode_lenient": _OURS,
              "xgrammar": ("xgrammar",), "llguidance": ("llguidance",),
              "outlines_core": ("outlines_core", "grammar_decode.vocab.vocabulary")}
 

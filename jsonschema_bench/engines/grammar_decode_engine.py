@@ -1,4 +1,4 @@
-"""Our engine: ``grammar_decode.compile_json_schema`` (strict) + ``GrammarMatcher``."""
+"""Our engine: ``grammar_decode.compile_json_schema`` + ``GrammarMatcher``, strict or lenient."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ class GrammarDecodeEngine(Engine):
 
     name = "grammar_decode"
     requires = "grammar_decode"
+    strict = True
 
     def __init__(self, tokenizer: Any, eos_ids: frozenset[int]) -> None:
         super().__init__(tokenizer, eos_ids)
@@ -50,7 +51,7 @@ class GrammarDecodeEngine(Engine):
     def compile(self, schema: Any) -> Any:
         gd = self.gd
         try:
-            return gd.compile_json_schema(schema, self.vocab, strict=True)
+            return gd.compile_json_schema(schema, self.vocab, strict=self.strict)
         except gd.UnsupportedSchemaError as exc:
             raise CompileFailure(str(exc), [i.keyword for i in exc.issues]) from exc
         except gd.InvalidSchemaError as exc:
@@ -63,4 +64,12 @@ class GrammarDecodeEngine(Engine):
         return _OurMatcher(self.gd.GrammarMatcher, compiled, self.vocab.size)
 
     def config(self) -> dict[str, Any]:
-        return {"strict": True}
+        return {"strict": self.strict}
+
+
+class GrammarDecodeLenientEngine(GrammarDecodeEngine):
+    """Lenient mode (``strict=False``): keywords without an exact translation are
+    approximated (reported by ``analyze_schema``), so replay shows what approximation costs."""
+
+    name = "grammar_decode_lenient"
+    strict = False
