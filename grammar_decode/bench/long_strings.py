@@ -4,12 +4,11 @@
                                                 [--tokenizer gpt2]
 
 For every n and chunk size (0 = one terminal, as without chunking) it prints, from cold caches
-(a fresh cache folder; DFA and mask-store memory caches cleared): the compile time, the number
-of terminals and their total DFA states, then a replay of one n-unit value token by token with
-``fill_mask`` before every token: total time (a lexer state's masks are built the first time it
-is reached), the same replay again (every mask already built) and how many lexer states got
-masks. Chunk sizes are set through
-``chunks.CHUNK`` / ``chunks.CHUNK_ABOVE``.
+(a fresh cache folder; DFA, sub-DFA and mask-store memory caches cleared): the compile time,
+the number of terminals and their total DFA states, then a replay of one n-unit value token by
+token with ``fill_mask`` before every token: total time (a lexer state's masks are built the
+first time it is reached), the same replay again (every mask already built) and how many lexer
+states got masks. Chunk sizes are set through ``chunks.CHUNK`` / ``chunks.CHUNK_ABOVE``.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from grammar_decode.matcher.matcher import GrammarMatcher
 from grammar_decode.schema import chunks
 from grammar_decode.schema.api import canonical_json, json_schema_to_grammar
 from grammar_decode.terminals.byte_dfa import MAX_STATES
+from grammar_decode.terminals import regex_dfa
 from grammar_decode.terminals.regex_dfa import compile_regex
 from grammar_decode.vocab.packaged import load_tokenizer
 from grammar_decode.vocab.vocabulary import TokenVocabulary
@@ -36,6 +36,7 @@ def measure(n: int, chunk: int, tokenizer, vocab: TokenVocabulary) -> dict[str, 
     """Figures for one maxLength and chunk size (0: no chunking), from cold caches."""
     chunks.CHUNK, chunks.CHUNK_ABOVE = (chunk, chunk) if chunk else (64, 10**9)
     compile_regex.cache_clear()
+    regex_dfa._PLAIN_MEMO.clear()
     compiler._STORE_MEMORY.clear()
     schema = {"type": "string", "maxLength": n}
     text = json_schema_to_grammar(schema)
