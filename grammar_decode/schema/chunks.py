@@ -47,7 +47,8 @@ def chain_grammar(lo: int, hi: int | None, size: int
 
     def power(i: int) -> Sym:  # 2**i full chunks
         name = ("pow", i)
-        rules.setdefault(name, [(full,)] if i == 0 else [(power(i - 1), power(i - 1))])
+        if name not in rules:
+            rules[name] = [(full,)] if i == 0 else [(power(i - 1), power(i - 1))]
         return name
 
     def times(n: int) -> tuple[Sym, ...]:  # n full chunks
@@ -55,17 +56,17 @@ def chain_grammar(lo: int, hi: int | None, size: int
 
     def fewer(i: int) -> Sym:  # fewer than 2**i full chunks, then any last
         name = ("fewer", i)
-        rules.setdefault(name, [(last(0, size - 1),)] if i == 0 else
-                         [(fewer(i - 1),), (power(i - 1), fewer(i - 1))])
+        if name not in rules:
+            rules[name] = [(last(0, size - 1),)] if i == 0 else \
+                [(fewer(i - 1),), (power(i - 1), fewer(i - 1))]
         return name
 
     def upto(k: int, r: int) -> Sym:  # fewer than k full chunks then any last, or k then X{0,r}"
         name = ("upto", k, r)
-        if k == 0:
-            rules.setdefault(name, [(last(0, r),)])
-        else:
+        if name not in rules:
             i = k.bit_length() - 1
-            rules.setdefault(name, [(fewer(i),), (power(i), upto(k - (1 << i), r))])
+            rules[name] = [(last(0, r),)] if k == 0 else \
+                [(fewer(i),), (power(i), upto(k - (1 << i), r))]
         return name
 
     q_min, r_min = divmod(lo, size)

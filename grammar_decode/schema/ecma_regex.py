@@ -678,6 +678,7 @@ def lookahead_body(parts: dict[Key, tuple], at_start_only: bool) -> str:
 
 # ---------------------------------------------------------------- translation
 
+@lru_cache(maxsize=1024)
 def class_repetition(pattern: str) -> tuple[Ranges, int, int | None] | None:
     """``(code points, lo, hi)`` when ``pattern`` is ``^X{lo,hi}$`` for one character class X
     (also ``^X*$``, ``^X+$``, ``^X$``, groups around X): a value matches iff it has lo..hi
