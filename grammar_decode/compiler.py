@@ -35,6 +35,7 @@ _DIRTY: weakref.WeakSet[ContextStore] = weakref.WeakSet()
 STORE_FORMAT = 2  # part of every store's cache key: bump when ContextStore's content changes
 # Per grammar: token sets of matcher states already seen (~19 KB each at 151k tokens).
 MASK_MEMO_BYTES = 32 << 20
+FRAME_MEMO_BYTES = 16 << 20
 
 
 def flush_mask_stores() -> int:
@@ -104,6 +105,7 @@ class CompiledGrammar:
         # (Earley set, lexer state, backtrack point) -> allowed token set; see matcher._mask
         self.mask_memo = LRU(MASK_MEMO_BYTES)
         self.lexeme_steps: dict[tuple, Any] = {}  # (Earley set, lexeme) -> next; see matcher
+        self.frame_memo = LRU(FRAME_MEMO_BYTES)  # (frame, key) -> judged tokens; matcher._judge
         self.eos_token_ids = frozenset(vocab.eos_token_ids)
         self.compile_seconds = time.perf_counter() - started
 
@@ -189,6 +191,7 @@ class CompiledGrammar:
         """Forget memoised masks and lexeme steps (mask stores are kept)."""
         self.mask_memo.clear()
         self.lexeme_steps.clear()
+        self.frame_memo.clear()
 
     def warm(self, max_contexts: int = 256, seconds: float = 5.0) -> int:
         """Build mask stores ahead of use within about ``seconds``: the start state of the

@@ -11,6 +11,13 @@ exactly that content, so parses that reach the same future share one object, wha
 position or history, and everything cached per set (scans, contexts, masks) is shared too.
 A parse is just its last set; copying or rolling back one is keeping a reference.
 
+*Frames.* ``frame_of(s)`` is ``s`` with every earlier origin replaced by ``BOTTOM`` (an empty
+set standing for whatever lies below): it expects the same terminals, and scanning from it
+(``scan_frame``) builds the same items as scanning from ``s``, origins aside, until an item
+whose origin is ``BOTTOM`` completes (a *pop*: the real parse would continue in that origin).
+Sets at different nesting depths or positions usually share their frame, so what is computed
+on a frame before any pop (the matcher's multi-lexeme token walks) is shared between them.
+
 The intern table holds sets weakly, so it is as large as the number of live sets (held by
 matchers and by the bounded caches of the matcher module); a set built again after it was
 dropped is an equal but distinct object, which only loses sharing.
@@ -125,7 +132,8 @@ class EarleySet:
     terminals they await. Canonical (compare with ``is``) and never changed once built;
     ``context`` is where the compiler caches the set's lexer context."""
 
-    __slots__ = ("waiting", "accepting", "expected_terminals", "context", "__weakref__")
+    __slots__ = ("waiting", "accepting", "expected_terminals", "context", "frame",
+                 "__weakref__")
 
     def __init__(self, waiting: dict[int, tuple[Item, ...]], accepting: bool,
                  expected_terminals: frozenset[int]) -> None:
@@ -133,28 +141,56 @@ class EarleySet:
         self.accepting = accepting
         self.expected_terminals = expected_terminals
         self.context: tuple | None = None
+        self.frame: EarleySet | None = None
+
+
+BOTTOM = EarleySet({}, False, frozenset())  # the unknown sets below a frame (see frame_of)
 
 
 def initial_set(g: EarleyGrammar) -> EarleySet:
     """The Earley set before any lexeme."""
-    return _closure(g, [], g.predicts[0], g.nullable[0])
+    return _closure(g, [], g.predicts[0], g.nullable[0])[0]
 
 
 def scan(g: EarleyGrammar, last: EarleySet, terminals: frozenset[int]) -> EarleySet | None:
     """The next Earley set after a lexeme matching any of ``terminals``; None if none fits."""
+    return scan_frame(g, last, terminals)[0]
+
+
+def scan_frame(g: EarleyGrammar, last: EarleySet, terminals: frozenset[int]
+               ) -> tuple[EarleySet | None, bool]:
+    """``scan``, also telling whether an item with origin ``BOTTOM`` completed (a pop: then
+    the set misses what the real origin would add, and is only a lower bound)."""
     seeds: list[Item] = []
     for t in terminals:
         for dr, origin in last.waiting.get(-(t + 1), ()):
             seeds.append((dr + 1, last if origin is None else origin))
     if not seeds:
-        return None
+        return None, False
     return _closure(g, seeds)
 
 
+def frame_of(g: EarleyGrammar, s: EarleySet) -> EarleySet:
+    """``s`` with its earlier origins replaced by ``BOTTOM`` (canonical; cached on ``s``)."""
+    if s.frame is None:
+        waiting = {sym: tuple((dr, None if o is None else BOTTOM) for dr, o in group)
+                   for sym, group in s.waiting.items()}
+        key = ("frame", s.accepting, frozenset(i for group in waiting.values() for i in group))
+        found = g.interned.get(key)
+        if found is None:
+            found = EarleySet(waiting, s.accepting, s.expected_terminals)
+            g.interned[key] = found
+        found.frame = found
+        s.frame = found
+    return s.frame
+
+
 def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = frozenset(),
-             accepting: bool = False) -> EarleySet:
+             accepting: bool = False) -> tuple[EarleySet, bool]:
     """Close ``seeds`` (items with an earlier origin) under completion; the items predicted
-    here are a cached function of the predicted nonterminals (``predicted_part``)."""
+    here are a cached function of the predicted nonterminals (``predicted_part``). Also
+    returns whether an item with origin ``BOTTOM`` completed (see ``scan_frame``)."""
+    popped = False
     items: set[Item] = set()
     waiting: dict[int, list[Item]] = {}
     agenda = list(seeds)
@@ -167,6 +203,9 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
         dr, origin = item
         sym = dr_next[dr]
         if sym is None:
+            if origin is BOTTOM:
+                popped = True
+                continue
             lhs = dr_lhs[dr]
             if lhs == 0:  # $start is on no right-hand side: only the initial set predicts it
                 accepting = True
@@ -191,4 +230,4 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
         expected = own_terminals.union(-sym - 1 for sym in waiting if sym < 0)
         found = EarleySet(merged, accepting, expected)
         g.interned[key] = found
-    return found
+    return found, popped

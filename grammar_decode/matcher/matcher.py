@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from grammar_decode.maskstore.remainders import RemainderSet
-from grammar_decode.matcher.earley import EarleySet, scan
+from grammar_decode.matcher.earley import EarleySet, frame_of, scan_frame
 
 if TYPE_CHECKING:
     import torch
@@ -88,25 +88,37 @@ def _accepting(compiled: CompiledGrammar, state: _State) -> bool:
     return False
 
 
+_NO_IDS = np.empty(0, np.int32)
+
+
 class _TokenSet:
     """A token set under construction: a packed bitset part plus small id arrays, so that
     unions of large precomputed sets are byte-wise ORs and small ones cost their size."""
 
     __slots__ = ("packed", "ids")
 
-    def __init__(self, packed: np.ndarray) -> None:
-        self.packed = packed.copy()
+    def __init__(self, packed: np.ndarray | None) -> None:
+        self.packed = None if packed is None else packed.copy()  # None: no packed part yet
         self.ids: list[np.ndarray] = []
 
     def add(self, packed: np.ndarray | None, ids: np.ndarray) -> None:
         if packed is not None:
-            np.bitwise_or(self.packed, packed, out=self.packed)
+            if self.packed is None:
+                self.packed = packed.copy()
+            else:
+                np.bitwise_or(self.packed, packed, out=self.packed)
         elif len(ids):
             self.ids.append(ids)
 
+    def add_set(self, other: _TokenSet) -> None:
+        """Add every token of ``other``."""
+        self.add(other.packed, _NO_IDS)
+        self.ids.extend(other.ids)
+
     def add_filtered(self, other: _TokenSet, keep: np.ndarray) -> None:
         """Add ``other`` restricted to the packed set ``keep``."""
-        np.bitwise_or(self.packed, other.packed & keep, out=self.packed)
+        if other.packed is not None:
+            self.add(other.packed & keep, _NO_IDS)
         for ids in other.ids:
             hit = (keep[ids >> 3] >> (7 - (ids & 7))) & 1
             self.ids.append(ids[hit.astype(bool)])
@@ -118,17 +130,21 @@ class _TokenSet:
             if len(ids) * 64 > size:
                 bits = np.zeros(size, dtype=bool)
                 bits[ids] = True
-                np.bitwise_or(self.packed, np.packbits(bits), out=self.packed)
                 self.ids = []
+                self.add(np.packbits(bits), ids)
             else:
                 self.ids = [ids]
 
     @property
     def nbytes(self) -> int:
-        return self.packed.nbytes + sum(ids.nbytes for ids in self.ids)
+        packed = 0 if self.packed is None else self.packed.nbytes
+        return packed + sum(ids.nbytes for ids in self.ids)
 
     def to_bool(self, size: int) -> np.ndarray:
-        out = np.unpackbits(self.packed, count=size).view(bool)
+        if self.packed is None:
+            out = np.zeros(size, dtype=bool)
+        else:
+            out = np.unpackbits(self.packed, count=size).view(bool)
         for ids in self.ids:
             out[ids] = True
         return out
@@ -152,10 +168,10 @@ def _compute_mask(compiled: CompiledGrammar, state: _State) -> _TokenSet:
     store = compiled.store_for(ctx)
     masks = store.state(q, ctx.trans, compiled.vocab)
     allowed = _TokenSet(masks.inside)
-    for e_index, remainders in masks.crossing:
-        after = _emit_set(compiled, s, ctx, ctx.ids_of(store.emit_sets[e_index]))
-        if after is not None:
-            _judge_remainders(compiled, after, remainders, allowed)
+    if masks.crossing:
+        tokens, _ = _judge(compiled, s, q, lambda: [(ctx.ids_of(store.emit_sets[e]), rs)
+                                                    for e, rs in masks.crossing])
+        allowed.add_set(tokens)
     if masks.n_d0:
         after = _emit(compiled, s, ctx, q)
         if after is not None:
@@ -167,45 +183,110 @@ def _compute_mask(compiled: CompiledGrammar, state: _State) -> _TokenSet:
     return allowed
 
 
-def _judge_remainders(compiled: CompiledGrammar, after: tuple[EarleySet, ContextLexer],
-                      remainders: RemainderSet, allowed: _TokenSet) -> None:
-    """Add tokens whose remaining bytes are viable after a lexeme was emitted (a walk down
-    the tree of cached outcomes; only the lexeme steps depend on the parse)."""
-    vocab, steps = compiled.vocab, compiled.lexeme_steps
-    stack = [(after[0], after[1], remainders)]
-    while stack:
-        s, ctx, rs = stack.pop()
-        outcome = rs.outcome(ctx, vocab)
-        if outcome.packed is not None or len(outcome.valid):
-            allowed.add(outcome.packed, outcome.valid)
-        for emitted, child in outcome.children:
-            nxt = steps.get((s, emitted), _MISSING)
-            if nxt is _MISSING:
-                nxt = _emit_set(compiled, s, ctx, emitted)
-            if nxt is not None:
-                stack.append((nxt[0], nxt[1], child))
+# Judging tokens that cross lexeme boundaries. ``children`` are (emitted terminal ids,
+# RemainderSet) pairs: scan that lexeme, then lex the remaining bytes of the set's tokens in
+# the next context (outcomes cached per context), whose valid tokens stay inside a lexeme and
+# whose other tokens end further lexemes (the outcome's children). A *pop* is a branch that
+# left the frame it was judged on: (lexemes scanned before, the lexeme that popped, its set).
+_Children = list
+_Pop = tuple
 
 
-_MISSING = object()
-LEXEME_STEPS_LIMIT = 8192  # cached (Earley set, lexeme) steps per grammar; see _emit_set
+class _Judged:
+    """Tokens found viable on a frame, and the branches that popped out of it."""
+
+    __slots__ = ("tokens", "pops", "nbytes")
+
+    def __init__(self, tokens: _TokenSet, pops: list[_Pop], size: int) -> None:
+        tokens.compact(size)
+        self.tokens, self.pops = tokens, pops
+        self.nbytes = tokens.nbytes + 200 * len(pops) + 200
 
 
-def _emit_set(compiled: CompiledGrammar, s: EarleySet, ctx: ContextLexer,
-              emitted: frozenset[int]) -> tuple[EarleySet, ContextLexer] | None:
-    """Scan a lexeme of terminals ``emitted`` (ignored terminals leave the parse unchanged);
-    cached per grammar (forgotten all at once past ``LEXEME_STEPS_LIMIT`` entries)."""
+def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
+           children: Callable[[], _Children]) -> tuple[_TokenSet, list[_Pop]]:
+    """Tokens of ``children`` viable after ``s``, and the branches that pop out of the world
+    of ``s`` (only when ``s`` lies on a frame, i.e. has ``BOTTOM`` origins).
+
+    The walk is done on ``frame_of(s)`` and memoised per (frame, ``key``), so every set with
+    that frame (other depths, other positions) shares it; only its pops are redone from ``s``.
+    Each lexeme scanned in a walk starts a judgment on the next set's own frame, so chains of
+    lexemes (runs of operators, nested brackets) reuse the frames of their links."""
+    frame = frame_of(compiled.earley, s)
+    judged = compiled.frame_memo.get((frame, key))
+    if judged is None:
+        judged = _walk(compiled, frame, children())
+        compiled.frame_memo.put((frame, key), judged, judged.nbytes)
+    if frame is s or not judged.pops:
+        return judged.tokens, judged.pops
+    tokens = _TokenSet(None)
+    tokens.add_set(judged.tokens)
+    pops: list[_Pop] = []
+    for path, emitted, rs in judged.pops:
+        here = s
+        for lexeme in path:  # no pop on the frame: none from s either
+            here = _lexeme_step(compiled, here, lexeme)[0]
+        _follow(compiled, here, path, emitted, rs, tokens, pops)
+    tokens.compact(compiled.vocab_size)
+    return tokens, pops
+
+
+def _walk(compiled: CompiledGrammar, frame: EarleySet, children: _Children) -> _Judged:
+    tokens = _TokenSet(None)
+    pops: list[_Pop] = []
+    for emitted, rs in children:
+        _follow(compiled, frame, (), emitted, rs, tokens, pops)
+    return _Judged(tokens, pops, compiled.vocab_size)
+
+
+def _follow(compiled: CompiledGrammar, here: EarleySet, path: tuple, emitted: frozenset[int],
+            rs: RemainderSet, tokens: _TokenSet, pops: list[_Pop]) -> None:
+    """Scan ``emitted`` after ``here`` (reached by ``path``) and judge ``rs`` there."""
+    nxt, popped = _lexeme_step(compiled, here, emitted)
+    if popped:
+        pops.append((path, emitted, rs))
+        return
+    if nxt is None:
+        return
+    outcome = rs.outcome(compiled.context_for(nxt), compiled.vocab)
+    tokens.add(outcome.packed, outcome.valid)
+    if outcome.children:
+        found, below = _judge(compiled, nxt, rs, lambda: outcome.children)
+        tokens.add_set(found)
+        if below:
+            path = path + (emitted,)
+            pops.extend((path + p, e, r) for p, e, r in below)
+
+
+LEXEME_STEPS_LIMIT = 8192  # cached (Earley set, lexeme) steps per grammar
+
+
+def _lexeme_step(compiled: CompiledGrammar, s: EarleySet, emitted: frozenset[int]
+                 ) -> tuple[EarleySet | None, bool]:
+    """Scan a lexeme of terminals ``emitted`` (ignored terminals leave the parse unchanged):
+    (next set or None, popped; see ``earley.scan_frame``). Cached per grammar (forgotten all
+    at once past ``LEXEME_STEPS_LIMIT`` entries)."""
     steps = compiled.lexeme_steps
-    found = steps.get((s, emitted), _MISSING)
-    if found is _MISSING:
+    found = steps.get((s, emitted))
+    if found is None:
         if emitted <= compiled.ignored_ids:
-            found = s, ctx
+            found = s, False
         else:
-            nxt = scan(compiled.earley, s, emitted)
-            found = None if nxt is None else (nxt, compiled.context_for(nxt))
+            found = scan_frame(compiled.earley, s, emitted)
         if len(steps) >= LEXEME_STEPS_LIMIT:
             steps.clear()
         steps[(s, emitted)] = found
     return found
+
+
+def _emit_set(compiled: CompiledGrammar, s: EarleySet, ctx: ContextLexer,
+              emitted: frozenset[int]) -> tuple[EarleySet, ContextLexer] | None:
+    """Scan a lexeme after the parse state ``s`` (whose context is ``ctx``): the next set
+    and its context, or None."""
+    nxt = _lexeme_step(compiled, s, emitted)[0]
+    if nxt is None:
+        return None
+    return (nxt, ctx) if nxt is s else (nxt, compiled.context_for(nxt))
 
 
 class GrammarMatcher:
