@@ -41,28 +41,7 @@ class ContextLexer:
                                                           t.is_literal, t.ignored, t.id))
         self.terminal_ids = frozenset(t.id for t in self.terminals)
         self.conflicts = conflicts
-        dfas = [t.dfa for t in self.terminals]
-        start = tuple(0 if d.n_states else DEAD for d in dfas)
-        index = {start: 0}
-        order = [start]
-        rows: list[np.ndarray] = []
-        i = 0
-        while i < len(order):
-            combo = order[i]
-            i += 1
-            nxt = np.full((len(dfas), 256), DEAD, dtype=np.int32)
-            for k, (d, s) in enumerate(zip(dfas, combo)):
-                if s >= 0:
-                    nxt[k] = d.trans[s]
-            row = np.full(256, DEAD, dtype=np.int32)
-            alive = (nxt >= 0).any(axis=0) if len(dfas) else np.zeros(256, bool)
-            for b in np.flatnonzero(alive):
-                key = tuple(int(x) for x in nxt[:, b])
-                if key not in index:
-                    index[key] = len(order)
-                    order.append(key)
-                row[b] = index[key]
-            rows.append(row)
+        order, rows = _product([t.dfa for t in self.terminals])
         self.trans = np.stack(rows)
         self.states = order
         self.trans_list: list[list[int]] = self.trans.tolist()
@@ -83,9 +62,8 @@ class ContextLexer:
         return (self.conflicts,) + tuple(
             (t.dfa.digest(), t.priority, t.is_literal, t.ignored) for t in self.terminals)
 
-    def _resolve(self, combo: tuple[int, ...]) -> frozenset[int]:
-        matched = [p for p, (t, s) in enumerate(zip(self.terminals, combo))
-                   if s >= 0 and bool(t.dfa.accepting[s])]
+    def _resolve(self, combo: tuple[tuple[int, int], ...]) -> frozenset[int]:
+        matched = [p for p, s in combo if bool(self.terminals[p].dfa.accepting[s])]
         if not matched:
             return frozenset()
         real = [p for p in matched if not self.terminals[p].ignored]
@@ -100,3 +78,61 @@ class ContextLexer:
     @property
     def n_states(self) -> int:
         return int(self.trans.shape[0])
+
+
+def _product(dfas: list[ByteDFA]) -> tuple[list[tuple[tuple[int, int], ...]], list[np.ndarray]]:
+    """Breadth-first product of ``dfas`` (state 0 = all at their start): the states, each the
+    (position, state) pairs of the terminals still alive, and each state's transition row.
+
+    States are numbered in order of discovery (by state, then byte), which the on-disk mask
+    stores rely on. Per state, the columns of the live terminals' transition rows are
+    deduplicated with numpy, so the cost grows with the distinct successors (byte classes),
+    not with 256 x the number of terminals."""
+    start = tuple((k, 0) for k, d in enumerate(dfas) if d.n_states)
+    index = {start: 0}
+    order = [start]
+    rows: list[np.ndarray] = []
+    i = 0
+    while i < len(order):
+        combo = order[i]
+        i += 1
+        if len(combo) == 1:  # one terminal left: its own DFA row (most states)
+            k, s = combo[0]
+            row_list = [DEAD] * 256
+            local: dict[int, int] = {}
+            for b, t in enumerate(dfas[k].rows()[s]):
+                if t >= 0:
+                    found = local.get(t)
+                    if found is None:
+                        key = ((k, t),)
+                        found = index.get(key)
+                        if found is None:
+                            found = index[key] = len(order)
+                            order.append(key)
+                        local[t] = found
+                    row_list[b] = found
+            rows.append(np.array(row_list, dtype=np.int32))
+            continue
+        row = np.full(256, DEAD, dtype=np.int32)
+        rows.append(row)
+        if not combo:
+            continue
+        terms = [k for k, _ in combo]
+        nxt = np.stack([dfas[k].trans[s] for k, s in combo])  # (live terminals, 256)
+        alive = np.flatnonzero((nxt >= 0).any(axis=0))
+        if not len(alive):
+            continue
+        columns = np.ascontiguousarray(nxt[:, alive].T)  # (alive bytes, live terminals)
+        rows_as_keys = columns.view(np.dtype((np.void, columns.strides[0]))).reshape(-1)
+        _, first, inverse = np.unique(rows_as_keys, return_index=True, return_inverse=True)
+        targets = np.empty(len(first), dtype=np.int32)
+        for u in np.argsort(first, kind="stable").tolist():
+            column = columns[first[u]].tolist()
+            key = tuple((k, s) for k, s in zip(terms, column) if s >= 0)
+            found = index.get(key)
+            if found is None:
+                found = index[key] = len(order)
+                order.append(key)
+            targets[u] = found
+        row[alive] = targets[inverse.reshape(-1)]
+    return order, rows

@@ -34,10 +34,17 @@ class ByteDFA:
     trans: np.ndarray  # int32 [n_states, 256]
     accepting: np.ndarray  # bool [n_states]
     _digest: str | None = field(default=None, repr=False)
+    _rows: list[list[int]] | None = field(default=None, repr=False)
 
     @property
     def n_states(self) -> int:
         return int(self.trans.shape[0])
+
+    def rows(self) -> list[list[int]]:
+        """``trans`` as Python lists (cached), for per-state loops."""
+        if self._rows is None:
+            self._rows = self.trans.tolist()
+        return self._rows
 
     def walk(self, data: bytes, state: int = 0) -> int:
         """State after reading ``data`` from ``state`` (``DEAD`` if it dies)."""
