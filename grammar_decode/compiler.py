@@ -106,6 +106,10 @@ class CompiledGrammar:
         self.mask_memo = LRU(MASK_MEMO_BYTES)
         self.lexeme_steps: dict[tuple, Any] = {}  # (Earley set, lexeme) -> next; see matcher
         self.frame_memo = LRU(FRAME_MEMO_BYTES)  # (frame, key) -> judged tokens; matcher._judge
+        # the same, precomputed by warm() (kept by clear_parse_caches; bounded by warm)
+        self.frame_table: dict[tuple, Any] = {}
+        self.frame_table_bytes = 0
+        self.precomputing = False
         self.eos_token_ids = frozenset(vocab.eos_token_ids)
         self.compile_seconds = time.perf_counter() - started
 
@@ -188,18 +192,21 @@ class CompiledGrammar:
         return self._cache_path / self.vocab.content_hash[:16] / f"{key}.store"
 
     def clear_parse_caches(self) -> None:
-        """Forget memoised masks and lexeme steps (mask stores are kept)."""
+        """Forget memoised masks and lexeme steps (mask stores and warm()'s frame table are kept)."""
         self.mask_memo.clear()
         self.lexeme_steps.clear()
         self.frame_memo.clear()
 
-    def warm(self, max_contexts: int = 256, seconds: float = 5.0) -> int:
+    def warm(self, max_contexts: int = 256, seconds: float = 5.0,
+             frame_seconds: float = 3.0) -> int:
         """Build mask stores ahead of use within about ``seconds``: the start state of the
         contexts reachable in a few lexemes, then the lexer states one token leads to from
-        there; then write the disk cache. Returns the number of contexts visited."""
+        there; then, within ``frame_seconds``, the parse-dependent part of those states'
+        masks for one parse state per core (``matcher.explore_contexts``); then write the
+        disk cache. Returns the number of contexts visited."""
         from grammar_decode.matcher.matcher import explore_contexts
 
-        n = explore_contexts(self, max_contexts, seconds)
+        n = explore_contexts(self, max_contexts, seconds, frame_seconds)
         flush_mask_stores()
         return n
 

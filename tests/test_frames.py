@@ -73,3 +73,26 @@ def test_deeper_nesting_reuses_frame_judgments(packaged_tokenizer, tmp_path) -> 
     assert deep.accept_text("(((((((1 - ")  # other exact sets, same frames
     deep.allowed_mask()
     assert len(compiled.frame_memo) <= walks + 2, (walks, len(compiled.frame_memo))
+
+
+def test_warm_frame_table_is_kept_and_gives_the_same_masks(packaged_tokenizer, tmp_path) -> None:
+    from grammar_decode.lru import LRU
+
+    tokenizer = packaged_tokenizer("qwen2.5")
+    warmed = compiler.compile_grammar(grammar_text("arithmetic"), tokenizer, cache_dir=tmp_path)
+    warmed.warm(seconds=3.0, frame_seconds=3.0)
+    entries = len(warmed.frame_table)
+    assert entries and warmed.frame_table_bytes > 0
+    warmed.clear_parse_caches()
+    assert len(warmed.frame_table) == entries
+    plain = compiler.compile_grammar(grammar_text("arithmetic"), tokenizer, cache_dir=tmp_path)
+    plain.mask_memo, plain.frame_memo = LRU(0), LRU(0)
+    hits = 0
+    for prefix in CASES[0][1]:
+        a, b = (matcher_module.GrammarMatcher(c) for c in (warmed, plain))
+        assert a.accept_text(prefix) and b.accept_text(prefix)
+        frame = matcher_module.frame_of(warmed.earley, a._set)
+        hits += any(key[0] is frame for key in warmed.frame_table)
+        assert np.array_equal(a.allowed_mask(), b.allowed_mask()), prefix
+    assert hits, "no prefix reached a precomputed frame"
+    assert len(plain.frame_table) == 0

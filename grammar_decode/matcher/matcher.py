@@ -213,10 +213,14 @@ def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
     Each lexeme scanned in a walk starts a judgment on the next set's own frame, so chains of
     lexemes (runs of operators, nested brackets) reuse the frames of their links."""
     frame = frame_of(compiled.earley, s)
-    judged = compiled.frame_memo.get((frame, key))
+    judged = compiled.frame_table.get((frame, key)) or compiled.frame_memo.get((frame, key))
     if judged is None:
         judged = _walk(compiled, frame, children())
-        compiled.frame_memo.put((frame, key), judged, judged.nbytes)
+        if compiled.precomputing:
+            compiled.frame_table[(frame, key)] = judged
+            compiled.frame_table_bytes += judged.nbytes
+        else:
+            compiled.frame_memo.put((frame, key), judged, judged.nbytes)
     if frame is s or not judged.pops:
         return judged.tokens, judged.pops
     tokens = _TokenSet(None)
@@ -415,16 +419,19 @@ class GrammarMatcher:
 
 
 def explore_contexts(compiled: CompiledGrammar, max_contexts: int = 256,
-                     seconds: float = 5.0) -> int:
+                     seconds: float = 5.0, frame_seconds: float = 3.0) -> int:
     """Build mask stores ahead of use, within ``seconds``; returns the contexts visited.
 
     First breadth-first over lexemes from the start, expanding one Earley set per *core*
     (its waiting dotted rules, origins ignored, so nesting depth does not multiply the
     work; at most ``16 * max_contexts`` cores): the empty-lexeme state of every new context.
     Then, round-robin over those contexts, the lexer states their tokens lead to from there,
-    the most common first."""
+    the most common first. Finally, within ``frame_seconds``, the frame judgments of the
+    multi-lexeme tokens (see ``_judge``) of every explored set in every lexer state built,
+    into ``compiled.frame_table`` (kept by ``clear_parse_caches``, bounded in bytes)."""
     deadline = time.perf_counter() + seconds
     contexts: dict[int, ContextLexer] = {}
+    explored: list[EarleySet] = []
     cores: set[frozenset[int]] = set()
     frontier = deque([compiled.initial_set])
     while (frontier and len(contexts) < max_contexts and len(cores) < 16 * max_contexts
@@ -434,6 +441,7 @@ def explore_contexts(compiled: CompiledGrammar, max_contexts: int = 256,
         if core in cores:
             continue
         cores.add(core)
+        explored.append(s)
         ctx = compiled.context_for(s)
         if id(ctx) not in contexts:
             contexts[id(ctx)] = ctx
@@ -452,4 +460,36 @@ def explore_contexts(compiled: CompiledGrammar, max_contexts: int = 256,
             if rank < len(successors) and time.perf_counter() < deadline:
                 store.state(int(successors[rank]), ctx.trans, compiled.vocab)
         rank += 1
+    _precompute_frames(compiled, explored, time.perf_counter() + frame_seconds)
     return len(contexts)
+
+
+FRAME_TABLE_BYTES = 64 << 20  # precomputed frame judgments per grammar (see explore_contexts)
+
+
+def _precompute_frames(compiled: CompiledGrammar, explored: list[EarleySet],
+                       deadline: float) -> None:
+    """Judge the crossing tokens of each explored set in each built lexer state of its
+    context, round-robin by state rank, until ``deadline`` or the table's byte budget."""
+    plan = []
+    for s in explored:
+        ctx = compiled.context_for(s)
+        store = compiled.store_for(ctx)
+        plan.append((s, ctx, store, sorted(store.states)))
+    compiled.precomputing = True
+    try:
+        rank = 0
+        while any(rank < len(qs) for *_, qs in plan):
+            for s, ctx, store, qs in plan:
+                if (time.perf_counter() >= deadline
+                        or compiled.frame_table_bytes >= FRAME_TABLE_BYTES):
+                    return
+                if rank < len(qs):
+                    masks = store.state(qs[rank], ctx.trans, compiled.vocab)
+                    if masks.crossing:
+                        _judge(compiled, s, qs[rank],
+                               lambda: [(ctx.ids_of(store.emit_sets[e]), rs)
+                                        for e, rs in masks.crossing])
+            rank += 1
+    finally:
+        compiled.precomputing = False
