@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from grammar_decode.maskstore.trie import ByteTrie, build_trie, walk_trie
+
 
 @dataclass
 class Walk:
@@ -68,12 +70,19 @@ def walk_vocabulary(trans: np.ndarray, accepting: np.ndarray, start: int, matrix
     """Walk every row of the vocabulary matrix from ``start``.
 
     Rows whose first byte dies at once are not walked at all (their outcome is known), which
-    makes states with few live first bytes (literals, punctuation) nearly free.
+    makes states with few live first bytes (literals, punctuation) nearly free. When most
+    rows live on (inside strings, comments), the vocabulary's byte trie is walked instead, so
+    shared prefixes are fed once.
     """
     n = len(lengths)
     live_bytes = np.flatnonzero(trans[start] >= 0)
+    order, bounds = first_byte_buckets(matrix, lengths)
+    walked = int((bounds[live_bytes + 1] - bounds[live_bytes]).sum())
+    if walked * 2 > n:
+        stop, last, acc_pos, acc_state = walk_trie(trie_of(matrix, lengths), trans,
+                                                   accepting, start)
+        return Walk(stop, last, acc_pos, acc_state)
     if len(live_bytes) < 64:
-        order, bounds = first_byte_buckets(matrix, lengths)
         rows = np.concatenate([order[bounds[b]:bounds[b + 1]] for b in live_bytes]
                               + [np.zeros(0, dtype=np.int64)])
     else:
@@ -90,6 +99,15 @@ def walk_vocabulary(trans: np.ndarray, accepting: np.ndarray, start: int, matrix
 
 
 _BUCKETS: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+_TRIES: dict[int, tuple[np.ndarray, ByteTrie]] = {}
+
+
+def trie_of(matrix: np.ndarray, lengths: np.ndarray) -> ByteTrie:
+    """The byte trie of a vocabulary matrix (cached per matrix object, like the buckets)."""
+    found = _TRIES.get(id(matrix))
+    if found is None or found[0] is not matrix:
+        found = _TRIES[id(matrix)] = (matrix, build_trie(matrix, lengths))
+    return found[1]
 
 
 def first_byte_buckets(matrix: np.ndarray, lengths: np.ndarray
