@@ -30,6 +30,7 @@ CONFLICT_MODES = ("priority", "all")
 # Mask stores depend only on (lexer content, vocabulary): shared by every grammar in a process.
 _STORE_MEMORY: OrderedDict[str, ContextStore] = OrderedDict()
 _STORE_MEMORY_LIMIT = 512  # stores are ~0.1-5 MB each at 151k tokens
+_STORE_MEMORY_BYTES = 1 << 30  # and at most this much of them (they grow as states are built)
 _STORE_LOCK = threading.Lock()
 _DIRTY: weakref.WeakSet[ContextStore] = weakref.WeakSet()
 STORE_FORMAT = 2  # part of every store's cache key: bump when ContextStore's content changes
@@ -54,6 +55,16 @@ def flush_mask_stores() -> int:
 
 
 atexit.register(flush_mask_stores)
+
+
+def _trim_store_memory() -> None:
+    """Forget the least recently used stores past the count or byte limit (grammars that
+    still use one keep it; it is only no longer shared). Call with ``_STORE_LOCK`` held."""
+    while len(_STORE_MEMORY) > _STORE_MEMORY_LIMIT:
+        _STORE_MEMORY.popitem(last=False)
+    total = sum(store.nbytes() for store in _STORE_MEMORY.values())
+    while total > _STORE_MEMORY_BYTES and len(_STORE_MEMORY) > 1:
+        total -= _STORE_MEMORY.popitem(last=False)[1].nbytes()
 
 
 def _as_vocabulary(tokenizer_or_vocab: Any):
@@ -164,8 +175,7 @@ class CompiledGrammar:
             result = self._load_or_build(key, lexer)
             with _STORE_LOCK:
                 _STORE_MEMORY[key] = result
-                while len(_STORE_MEMORY) > _STORE_MEMORY_LIMIT:
-                    _STORE_MEMORY.popitem(last=False)
+                _trim_store_memory()
         elif result.path is None and self._cache_path is not None:
             # built in memory for a grammar without disk cache: persist it for this one
             result.path = self._store_path(key)

@@ -25,6 +25,9 @@ class RunOptions:
     run_timeout: float = 60.0
     setup_timeout: float = 600.0
     memory_mb: int = 8192
+    # a worker past this share of memory_mb retires after its record and a fresh one goes on
+    # (caches that outlive a schema would otherwise make later schemas hit the cap)
+    retire_at: float = 0.6
     log_path: str | None = None  # worker stderr (native libraries' warnings) goes here
     extra: dict = field(default_factory=dict)
 

@@ -47,6 +47,15 @@ def _limit_memory(megabytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
 
+def _address_space_bytes() -> int:
+    """Current virtual memory size of this process (what RLIMIT_AS caps); 0 if unknown."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def worker_main(conn: Connection, options: RunOptions) -> None:
     """Worker loop: build the context, then answer every item with one result record."""
     _limit_memory(options.memory_mb)
@@ -79,7 +88,11 @@ def worker_main(conn: Connection, options: RunOptions) -> None:
         except Exception as exc:
             record = {"status": "error", "error": f"{type(exc).__name__}: {exc}",
                       "traceback": traceback.format_exc()[-2000:]}
-        conn.send(("result", record))
+        retire = options.memory_mb > 0 and (
+            _address_space_bytes() > options.retire_at * options.memory_mb * 2**20)
+        conn.send(("result", record, retire))
+        if retire:
+            return
 
 
 @dataclass
@@ -91,6 +104,7 @@ class _Slot:
     phase: str = "setup"
     deadline: float = 0.0
     partial: dict = field(default_factory=dict)
+    retiring: bool = False  # finished its item and is exiting; replaced without a record
 
 
 def _describe_exit(code: int | None) -> str:
@@ -158,7 +172,7 @@ class Pool:
         try:
             while slots and (pending or any(s.item is not None for s in slots)):
                 for slot in slots:
-                    if slot.ready and slot.item is None and pending:
+                    if slot.ready and not slot.retiring and slot.item is None and pending:
                         self._assign(slot, pending.pop())
                 next_deadline = min(s.deadline for s in slots) - time.monotonic()
                 waitables = [s.conn for s in slots] + [s.proc.sentinel for s in slots]
@@ -215,6 +229,7 @@ class Pool:
         elif kind == "result":
             finish(slot, message[1])
             slot.deadline = float("inf")
+            slot.retiring = message[2]  # the worker exits now; a fresh one takes its place
 
 
 def options_dict(options: RunOptions) -> dict:

@@ -111,6 +111,15 @@ class FlakyEngine(AcceptAllEngine):
         return None
 
 
+class PidEngine(AcceptAllEngine):
+    """Appends its worker's process id to the file named in the schema."""
+
+    def compile(self, schema):
+        with open(schema["description"], "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return None
+
+
 # ---------------------------------------------------------------- helpers
 @lru_cache(maxsize=1)
 def _all_rows() -> tuple:
@@ -245,6 +254,19 @@ def test_timeout_crash_and_resume(tmp_path: Path) -> None:
     assert cli() == 0
     assert sorted(_records(out)) == sorted(i.id for i in bad + good)
     assert len(list(iter_records(out))) == 4
+
+
+def test_workers_past_the_memory_share_retire_without_losing_records(tmp_path: Path) -> None:
+    """A worker whose address space passes ``retire_at`` of the cap finishes its record, exits,
+    and the next item runs in a fresh worker (no crash record)."""
+    pids = tmp_path / "pids.txt"
+    items = [Item(f"x/{i}", "x", {"description": str(pids)}, ()) for i in range(3)]
+    options = RunOptions(mode="compile", engine=f"{SELF}:PidEngine", tokenizer="gpt2",
+                         memory_mb=16384, retire_at=0.0)
+    out = tmp_path / "compile-pid.jsonl"
+    run_engine(items, options, out, progress=False)
+    assert {k: r["status"] for k, r in _records(out).items()} == {i.id: "ok" for i in items}
+    assert len(set(pids.read_text().split())) == 3  # one worker per item
 
 
 def test_our_engine_replay_gpt2(tmp_path: Path) -> None:

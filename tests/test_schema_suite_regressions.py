@@ -110,6 +110,13 @@ CASES = {
                                                 "$id": "tree", "$recursiveAnchor": True, "type": "object",
                                                 "properties": {"kid": {"$recursiveRef": "#"}}}}},
                                            [{"kid": {"x": "a"}}, {"x": "a"}, {"kid": 1}, {}]),
+    # generator-style relative $id (Github_medium/o8478): not a resource for the validator
+    "relative-id-draft6-enum": ({"$schema": "http://json-schema.org/draft-06/schema#",
+                                 "type": "object", "properties": {"t": {
+                                     "$id": "/properties/t", "type": "string",
+                                     "enum": ["current", "rollback 1", 3]}}},
+                                [{"t": "current"}, {"t": "rollback 1"}, {"t": 3}, {"t": "x"},
+                                 {}]),
 }
 
 
@@ -138,3 +145,14 @@ def test_non_integer_numbers_are_reported_as_narrowed():
     assert [(i.keyword, i.status) for i in issues] == [("type", "narrowed")]
     assert not _accepts({"not": {"type": "integer"}}, "9.000000000000001")  # 16 digits
     assert _accepts({"not": {"type": "integer"}}, "9.00000000000001")
+
+
+def test_relative_id_with_references_below_is_refused_with_its_pointer():
+    from grammar_decode.errors import UnsupportedSchemaError
+
+    schema = {"$schema": "http://json-schema.org/draft-06/schema#", "type": "object",
+              "definitions": {"s": {"type": "string"}},
+              "properties": {"t": {"$id": "/properties/t", "enum": ["a", 3],
+                                   "allOf": [{"$ref": "#/definitions/s"}]}}}
+    with pytest.raises(UnsupportedSchemaError, match="/properties/t"):
+        json_schema_to_grammar(schema)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from referencing.exceptions import Unresolvable
+
+from ..errors import SchemaIssue, UnsupportedSchemaError
 from .drafts import check_schema, detect_draft, make_validator
 from .normalize import IssueLog, Normalizer
 from .refs import DEFAULT_BASE, Ctx, Document
@@ -34,7 +37,29 @@ class SchemaSession:
         resolver = self._resolvers.get(ctx.base)
         if resolver is None:
             root = self.validator._resolver
-            resolver = root if ctx.base in (DEFAULT_BASE, self.doc.root_base) else \
-                root.lookup(ctx.base).resolver
+            if ctx.base in (DEFAULT_BASE, self.doc.root_base):
+                resolver = root
+            else:
+                try:
+                    resolver = root.lookup(ctx.base).resolver
+                except Unresolvable:
+                    # an $id the validator does not treat as a resource (e.g. relative, in a
+                    # place its draft does not crawl): the base only matters to references
+                    if _has_reference(ctx.schema):
+                        raise UnsupportedSchemaError([SchemaIssue(
+                            ctx.pointer, "$id", "unsupported",
+                            f"base URI {ctx.base} is not a resource for the validator, so "
+                            "references below it cannot be resolved as it would")]) from None
+                    resolver = root
             self._resolvers[ctx.base] = resolver
         return self.validator.evolve(schema=ctx.schema, _resolver=resolver).is_valid(value)
+
+
+def _has_reference(schema: Any) -> bool:
+    """Whether a reference keyword appears anywhere in ``schema``."""
+    if isinstance(schema, dict):
+        return any(k in ("$ref", "$dynamicRef", "$recursiveRef") or _has_reference(v)
+                   for k, v in schema.items())
+    if isinstance(schema, list):
+        return any(_has_reference(v) for v in schema)
+    return False
