@@ -59,6 +59,7 @@ class ContextStore:
         index = {e: i for i, e in enumerate(self.emit_sets)}
         self._emit_of_state = np.array([index.get(e, -1) for e in emit], dtype=np.int64)
         self.states: dict[int, StateMasks] = states or {}
+        self._nbytes = sum(_state_bytes(m) for m in self.states.values())
         self.dirty = False
         self.path = None  # where the compiler persists it (None: memory only)
         self.build_seconds = 0.0
@@ -69,6 +70,7 @@ class ContextStore:
         if found is None:
             started = time.perf_counter()
             found = self.states[q] = self._build_state(q, trans, vocab)
+            self._nbytes += _state_bytes(found)
             self.build_seconds += time.perf_counter() - started
             self.dirty = True
         return found
@@ -101,12 +103,9 @@ class ContextStore:
                           crossing=groups)
 
     def nbytes(self) -> int:
-        """Memory of the precomputed arrays (bitsets and remainder pairs)."""
-        total = 0
-        for s in self.states.values():
-            total += s.inside.nbytes + s.d0.nbytes
-            total += sum(r.tokens.nbytes + r.offsets.nbytes for _, r in s.crossing)
-        return total
+        """Memory of the precomputed arrays (bitsets and remainder pairs); kept up to date as
+        states are built, so callers may ask often."""
+        return self._nbytes
 
     # -- persistence -------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
@@ -148,6 +147,11 @@ class ContextStore:
                                    backtrack=z[f"bt{q}"], successors=z[f"succ{q}"],
                                    crossing=groups)
         return cls(int(z["n_states"][0]), emit, states)
+
+
+def _state_bytes(masks: StateMasks) -> int:
+    return masks.inside.nbytes + masks.d0.nbytes + sum(
+        r.tokens.nbytes + r.offsets.nbytes for _, r in masks.crossing)
 
 
 def _pack(token_ids: np.ndarray, vocab_size: int) -> np.ndarray:

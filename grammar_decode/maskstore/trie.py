@@ -43,7 +43,7 @@ def build_trie(matrix: np.ndarray, lengths: np.ndarray) -> ByteTrie:
     if n > 1:
         same = (rows[1:] == rows[:-1]) & (rows[1:] >= 0)
         lcp[1:] = np.where(same.all(axis=1), width, np.argmin(same, axis=1))
-    parent, byte, depth = [np.array([-1])], [np.array([0])], [np.array([0])]
+    parent, byte, depth = [np.array([-1])], [np.array([0], np.int32)], [np.array([0])]
     node_of = np.zeros(n, dtype=np.int64)  # per sorted row: its node at the previous depth
     row_node = np.zeros(n, dtype=np.int64)
     total = 1
@@ -56,7 +56,7 @@ def build_trie(matrix: np.ndarray, lengths: np.ndarray) -> ByteTrie:
         ids = total + np.cumsum(new) - 1
         starts = sel[new]
         parent.append(node_of[starts])
-        byte.append(rows[starts, d - 1].astype(np.int64))
+        byte.append(rows[starts, d - 1].astype(np.int32))
         depth.append(np.full(len(starts), d))
         node_of[sel] = ids
         total += len(starts)
@@ -87,19 +87,20 @@ def walk_trie(trie: ByteTrie, trans: np.ndarray, accepting: np.ndarray, start: i
     state[0] = last[0] = start
     stop[0] = 0
     acc_pos[0], acc_state[0] = (0, start) if start_acc else (-1, -1)
+    # a dead row appended: state -1 indexes it (Python negative indexing), so dead parents
+    # need no masking: their children read -1 and "not accepting"
+    flat = np.vstack([trans, np.full((1, trans.shape[1]), -1, trans.dtype)]).ravel()
+    accepting_ext = np.append(accepting, False)
     bounds = trie.level_bounds
     for d in range(1, len(bounds) - 1):
         sl = slice(bounds[d], bounds[d + 1])
         par = trie.parent[sl]
-        ps = state[par]
-        was_dead = ps < 0
-        nxt = trans[np.maximum(ps, 0), trie.byte[sl]]
-        nxt[was_dead] = -1
+        nxt = flat[state[par] * 256 + trie.byte[sl]]
         state[sl] = nxt
         alive = nxt >= 0
         stop[sl] = np.where(alive, d, stop[par])
         last[sl] = np.where(alive, nxt, last[par])
-        acc = alive & accepting[np.maximum(nxt, 0)]
+        acc = accepting_ext[nxt]
         acc_pos[sl] = np.where(acc, d, acc_pos[par])
         acc_state[sl] = np.where(acc, nxt, acc_state[par])
     end = trie.row_node
