@@ -33,7 +33,6 @@ def walk_rows(trans: np.ndarray, accepting: np.ndarray, rows: np.ndarray, starts
     (row, position) pairs the DFA accepts, in numpy, not a Python loop per token.
     Positions in the result are absolute (within the row).
     """
-    n = len(rows)
     ends = lengths[rows]
     stop = ends.astype(np.int32).copy()
     last = starts.astype(np.int32).copy()
