@@ -61,6 +61,8 @@ class EarleyGrammar:
         self.n_nonterminals = len(nonterminals)
         self.own_items, self.predicts = self._predictions(rules)
         self._predicted_parts: dict[frozenset[int], tuple] = {}
+        self._own_by_part: dict[int, dict[int, tuple[Item, ...]]] = {}
+        self._chains: dict[tuple[int, int], tuple[tuple[int, ...], tuple[int, ...]]] = {}
         self.interned: weakref.WeakValueDictionary[tuple, EarleySet] = \
             weakref.WeakValueDictionary()
         self._part_ids = itertools.count()
@@ -100,9 +102,47 @@ class EarleyGrammar:
                     waiting.setdefault(self.dr_next[item[0]], []).append(item)
             if len(self._predicted_parts) >= 4096:
                 self._predicted_parts.clear()
+                self._own_by_part.clear()
+                self._chains.clear()
             found = (next(self._part_ids), {k: tuple(v) for k, v in waiting.items()},
                      frozenset(-s - 1 for s in waiting if s < 0))
             self._predicted_parts[predicted] = found
+            self._own_by_part[found[0]] = found[1]
+        return found
+
+    def completion_chain(self, part: int, lhs: int
+                         ) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """What completing ``lhs`` at a set whose predicted part is ``part`` does to that set's
+        own (predicted) items: the dotted rules they advance to and wait at (past nullable
+        symbols), and every nonterminal completed there in turn (``lhs`` first). The same for
+        every set with that part, so cached; None when the part is no longer known."""
+        key = (part, lhs)
+        found = self._chains.get(key)
+        if found is None:
+            own = self._own_by_part.get(part)
+            if own is None:
+                return None
+            dr_next, dr_lhs, nullable = self.dr_next, self.dr_lhs, self.nullable
+            completed, seen = [lhs], {lhs}
+            advanced: dict[int, None] = {}
+            i = 0
+            while i < len(completed):
+                for wdr, _ in own.get(completed[i], ()):
+                    d = wdr + 1
+                    while True:
+                        sym = dr_next[d]
+                        if sym is None:
+                            if dr_lhs[d] not in seen:
+                                seen.add(dr_lhs[d])
+                                completed.append(dr_lhs[d])
+                            break
+                        advanced[d] = None
+                        if sym >= 0 and nullable[sym]:
+                            d += 1
+                            continue
+                        break
+                i += 1
+            found = self._chains[key] = (tuple(advanced), tuple(completed))
         return found
 
     def _sym(self, name: str, grammar: Grammar) -> int:
@@ -132,7 +172,7 @@ class EarleySet:
     terminals they await. Canonical (compare with ``is``) and never changed once built;
     ``context`` is where the compiler caches the set's lexer context."""
 
-    __slots__ = ("waiting", "accepting", "expected_terminals", "context", "frame",
+    __slots__ = ("waiting", "accepting", "expected_terminals", "context", "frame", "part",
                  "__weakref__")
 
     def __init__(self, waiting: dict[int, tuple[Item, ...]], accepting: bool,
@@ -142,6 +182,7 @@ class EarleySet:
         self.expected_terminals = expected_terminals
         self.context: tuple | None = None
         self.frame: EarleySet | None = None
+        self.part = -1  # id of its predicted part (EarleyGrammar.predicted_part); -1: unknown
 
 
 BOTTOM = EarleySet({}, False, frozenset())  # the unknown sets below a frame (see frame_of)
@@ -179,6 +220,7 @@ def frame_of(g: EarleyGrammar, s: EarleySet) -> EarleySet:
         found = g.interned.get(key)
         if found is None:
             found = EarleySet(waiting, s.accepting, s.expected_terminals)
+            found.part = s.part  # the same predicted items
             g.interned[key] = found
         found.frame = found
         s.frame = found
@@ -191,6 +233,7 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
     here are a cached function of the predicted nonterminals (``predicted_part``). Also
     returns whether an item with origin ``BOTTOM`` completed (see ``scan_frame``)."""
     popped = False
+    done: set[tuple[EarleySet, int]] = set()  # (origin, nonterminal) completions made
     items: set[Item] = set()
     waiting: dict[int, list[Item]] = {}
     agenda = list(seeds)
@@ -207,10 +250,34 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
                 popped = True
                 continue
             lhs = dr_lhs[dr]
-            if lhs == 0:  # $start is on no right-hand side: only the initial set predicts it
-                accepting = True
-            for wdr, worigin in origin.waiting.get(lhs, ()):
-                agenda.append((wdr + 1, origin if worigin is None else worigin))
+            if (origin, lhs) in done:
+                continue
+            chain = g.completion_chain(origin.part, lhs)
+            if chain is None:
+                done.add((origin, lhs))
+                if lhs == 0:  # $start is on no right-hand side: only the initial set predicts it
+                    accepting = True
+                for wdr, worigin in origin.waiting.get(lhs, ()):
+                    agenda.append((wdr + 1, origin if worigin is None else worigin))
+                continue
+            advanced, completed = chain
+            for d in advanced:  # the origin's own items, advanced (cached per its part)
+                new = (d, origin)
+                if new not in items:
+                    items.add(new)
+                    nsym = dr_next[d]
+                    waiting.setdefault(nsym, []).append(new)
+                    if nsym >= 0 and nsym not in predicted:
+                        predicted = predicted | predicts[nsym] if predicted else predicts[nsym]
+            for b in completed:  # and its items from earlier origins, as usual
+                if (origin, b) in done:
+                    continue
+                done.add((origin, b))
+                if b == 0:
+                    accepting = True
+                for wdr, worigin in origin.waiting.get(b, ()):
+                    if worigin is not None:
+                        agenda.append((wdr + 1, worigin))
             continue
         waiting.setdefault(sym, []).append(item)
         if sym >= 0:
@@ -229,5 +296,6 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
             merged[sym] = own.get(sym, ()) + tuple(group)
         expected = own_terminals.union(-sym - 1 for sym in waiting if sym < 0)
         found = EarleySet(merged, accepting, expected)
+        found.part = part_id
         g.interned[key] = found
     return found, popped
