@@ -15,13 +15,13 @@ import re
 import pytest
 import torch
 from jsonschema import Draft202012Validator
-from lark.exceptions import LarkError
 
 from grammar_decode import GrammarMatcher
 from grammar_decode.schema import chunks
 from grammar_decode.schema.api import canonical_json, compile_json_schema, json_schema_to_grammar
 from grammar_decode.schema.check_dev import lark_acceptor
 from grammar_decode.schema.ecma_regex import class_repetition
+from test_schema_grammar import lark_accepts
 
 C = chunks.CHUNK
 PIECES = ["a", "Z", "é", "😀", "\n", "\u0001", '"', "\\", "/", " "]
@@ -63,14 +63,6 @@ def matcher_accepts(compiled, tokenizer, text: str, check_mask: bool = False) ->
         if not ok:
             return False
     return m.is_accepting()
-
-
-def lark_accepts(parser, text: str) -> bool:
-    try:
-        parser.parse(text)
-        return True
-    except LarkError:
-        return False
 
 
 def chunked(grammar_text: str) -> bool:

@@ -24,7 +24,8 @@ def _parser(schema, **kw):
     return lark_acceptor(json_schema_to_grammar(schema, **kw))
 
 
-def _accepts(parser, text: str) -> bool:
+def lark_accepts(parser, text: str) -> bool:
+    """Whether a Lark parser accepts the whole text."""
     try:
         parser.parse(text)
         return True
@@ -37,7 +38,7 @@ def assert_agrees(schema, docs, *, strict=True):
     parser = _parser(schema, strict=strict)
     validator = make_validator(schema, detect_draft(schema))
     wrong = [(d, validator.is_valid(d)) for d in docs
-             if _accepts(parser, canonical_json(d, schema)) != validator.is_valid(d)]
+             if lark_accepts(parser, canonical_json(d, schema)) != validator.is_valid(d)]
     assert not wrong, f"disagreements (doc, jsonschema verdict): {wrong}"
     assert any(validator.is_valid(d) for d in docs) and not all(validator.is_valid(d) for d in docs)
 
@@ -135,7 +136,7 @@ def test_keyword_agrees_with_jsonschema(name):
 def test_boolean_root_schemas(schema):
     parser = _parser(schema)
     for doc in SMALL + [{"a": [1, {"b": None}]}]:
-        assert _accepts(parser, canonical_json(doc, schema)) == (schema is not False)
+        assert lark_accepts(parser, canonical_json(doc, schema)) == (schema is not False)
 
 
 def test_canonical_json_orders_keys_and_numbers():
@@ -147,9 +148,9 @@ def test_canonical_json_orders_keys_and_numbers():
 def test_flexible_whitespace_accepts_pretty_printed_json_only_boundedly():
     schema = {"type": "object", "properties": {"a": {"type": "array", "items": {"type": "integer"}}}}
     parser = _parser(schema, whitespace="flexible")
-    assert _accepts(parser, '{\n  "a": [\n    1,\n    2\n  ]\n}\n')
-    assert not _accepts(parser, '{"a":' + " " * 50 + "[]}")
-    assert not _accepts(parser, '{"a": [1, "x"]}')
+    assert lark_accepts(parser, '{\n  "a": [\n    1,\n    2\n  ]\n}\n')
+    assert not lark_accepts(parser, '{"a":' + " " * 50 + "[]}")
+    assert not lark_accepts(parser, '{"a": [1, "x"]}')
 
 
 def test_strict_mode_lists_every_inexact_keyword_with_pointers():
@@ -217,5 +218,5 @@ def test_oneof_made_exclusive_in_draft4_negates_items_only_when_expressible():
     validator = make_validator(schema, "4")
     parser = lark_acceptor(text)
     for d in docs:  # exact if no issue, else only over-approximation
-        accepted = _accepts(parser, canonical_json(d, schema))
+        accepted = lark_accepts(parser, canonical_json(d, schema))
         assert accepted == validator.is_valid(d) or (issues and accepted)
