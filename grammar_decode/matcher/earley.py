@@ -60,9 +60,7 @@ class EarleyGrammar:
         self.nullable = self._nullable(rules, len(nonterminals))
         self.n_nonterminals = len(nonterminals)
         self.own_items, self.predicts = self._predictions(rules)
-        self._predicted_parts: dict[frozenset[int], tuple] = {}
-        self._own_by_part: dict[int, dict[int, tuple[Item, ...]]] = {}
-        self._chains: dict[tuple[int, int], tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        self._predicted_parts: dict[frozenset[int], Part] = {}
         self.interned: weakref.WeakValueDictionary[tuple, EarleySet] = \
             weakref.WeakValueDictionary()
         self._part_ids = itertools.count()
@@ -90,10 +88,9 @@ class EarleyGrammar:
             predicts.append(frozenset(seen))
         return [tuple(items) for items in own], predicts
 
-    def predicted_part(self, predicted: frozenset[int]
-                       ) -> tuple[int, dict[int, tuple[Item, ...]], frozenset[int]]:
-        """(id, waiting items by symbol, terminals awaited) of the items a set predicts for
-        ``predicted``; cached (forgotten all at once past 4096 entries; ids never reused)."""
+    def predicted_part(self, predicted: frozenset[int]) -> Part:
+        """The items a set predicts for the nonterminals ``predicted``; cached (forgotten all
+        at once past 4096 entries; ids never reused, sets keep their part alive)."""
         found = self._predicted_parts.get(predicted)
         if found is None:
             waiting: dict[int, list[Item]] = {}
@@ -102,32 +99,23 @@ class EarleyGrammar:
                     waiting.setdefault(self.dr_next[item[0]], []).append(item)
             if len(self._predicted_parts) >= 4096:
                 self._predicted_parts.clear()
-                self._own_by_part.clear()
-                self._chains.clear()
-            found = (next(self._part_ids), {k: tuple(v) for k, v in waiting.items()},
-                     frozenset(-s - 1 for s in waiting if s < 0))
+            found = Part(next(self._part_ids), {k: tuple(v) for k, v in waiting.items()})
             self._predicted_parts[predicted] = found
-            self._own_by_part[found[0]] = found[1]
         return found
 
-    def completion_chain(self, part: int, lhs: int
-                         ) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
-        """What completing ``lhs`` at a set whose predicted part is ``part`` does to that set's
+    def completion_chain(self, part: Part, lhs: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """What completing ``lhs`` at a set with predicted part ``part`` does to that set's
         own (predicted) items: the dotted rules they advance to and wait at (past nullable
         symbols), and every nonterminal completed there in turn (``lhs`` first). The same for
-        every set with that part, so cached; None when the part is no longer known."""
-        key = (part, lhs)
-        found = self._chains.get(key)
+        every set with that part, so cached on the part."""
+        found = part.chains.get(lhs)
         if found is None:
-            own = self._own_by_part.get(part)
-            if own is None:
-                return None
             dr_next, dr_lhs, nullable = self.dr_next, self.dr_lhs, self.nullable
             completed, seen = [lhs], {lhs}
             advanced: dict[int, None] = {}
             i = 0
             while i < len(completed):
-                for wdr, _ in own.get(completed[i], ()):
+                for wdr, _ in part.own.get(completed[i], ()):
                     d = wdr + 1
                     while True:
                         sym = dr_next[d]
@@ -142,7 +130,7 @@ class EarleyGrammar:
                             continue
                         break
                 i += 1
-            found = self._chains[key] = (tuple(advanced), tuple(completed))
+            found = part.chains[lhs] = (tuple(advanced), tuple(completed))
         return found
 
     def _sym(self, name: str, grammar: Grammar) -> int:
@@ -167,6 +155,19 @@ class EarleyGrammar:
 Item = tuple  # (dotted rule, origin EarleySet or None for "this set")
 
 
+class Part:
+    """The items a set predicts (origin None, by awaited symbol), shared by every set that
+    predicts the same nonterminals, with its completion chains (``completion_chain``)."""
+
+    __slots__ = ("id", "own", "terminals", "chains")
+
+    def __init__(self, part_id: int, own: dict[int, tuple[Item, ...]]) -> None:
+        self.id = part_id
+        self.own = own
+        self.terminals = frozenset(-s - 1 for s in own if s < 0)
+        self.chains: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+
+
 class EarleySet:
     """Items waiting at one lexeme position, indexed by the symbol they await, and the
     terminals they await. Canonical (compare with ``is``) and never changed once built;
@@ -182,7 +183,7 @@ class EarleySet:
         self.expected_terminals = expected_terminals
         self.context: tuple | None = None
         self.frame: EarleySet | None = None
-        self.part = -1  # id of its predicted part (EarleyGrammar.predicted_part); -1: unknown
+        self.part: Part | None = None  # its predicted items (None only for BOTTOM)
 
 
 BOTTOM = EarleySet({}, False, frozenset())  # the unknown sets below a frame (see frame_of)
@@ -252,15 +253,7 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
             lhs = dr_lhs[dr]
             if (origin, lhs) in done:
                 continue
-            chain = g.completion_chain(origin.part, lhs)
-            if chain is None:
-                done.add((origin, lhs))
-                if lhs == 0:  # $start is on no right-hand side: only the initial set predicts it
-                    accepting = True
-                for wdr, worigin in origin.waiting.get(lhs, ()):
-                    agenda.append((wdr + 1, origin if worigin is None else worigin))
-                continue
-            advanced, completed = chain
+            advanced, completed = g.completion_chain(origin.part, lhs)
             for d in advanced:  # the origin's own items, advanced (cached per its part)
                 new = (d, origin)
                 if new not in items:
@@ -273,7 +266,7 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
                 if (origin, b) in done:
                     continue
                 done.add((origin, b))
-                if b == 0:
+                if b == 0:  # $start is on no right-hand side: only the initial set predicts it
                     accepting = True
                 for wdr, worigin in origin.waiting.get(b, ()):
                     if worigin is not None:
@@ -285,17 +278,17 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
                 predicted = predicted | predicts[sym] if predicted else predicts[sym]
             if nullable[sym]:  # a nonterminal completed here is nullable
                 agenda.append((dr + 1, origin))
-    part_id, own, own_terminals = g.predicted_part(predicted)
+    part = g.predicted_part(predicted)
     # the predicted part and the accepting flag and the items from earlier origins determine
     # the set (the key holds those items, so their origin sets stay alive while it is used)
-    key = (part_id, accepting, frozenset(i for group in waiting.values() for i in group))
+    key = (part.id, accepting, frozenset(i for group in waiting.values() for i in group))
     found = g.interned.get(key)
     if found is None:
-        merged = dict(own)
+        merged = dict(part.own)
         for sym, group in waiting.items():
-            merged[sym] = own.get(sym, ()) + tuple(group)
-        expected = own_terminals.union(-sym - 1 for sym in waiting if sym < 0)
+            merged[sym] = part.own.get(sym, ()) + tuple(group)
+        expected = part.terminals.union(-sym - 1 for sym in waiting if sym < 0)
         found = EarleySet(merged, accepting, expected)
-        found.part = part_id
+        found.part = part
         g.interned[key] = found
     return found, popped
