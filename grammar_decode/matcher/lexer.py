@@ -92,6 +92,14 @@ def _product(dfas: list[ByteDFA]) -> tuple[list[tuple[tuple[int, int], ...]], li
     index = {start: 0}
     order = [start]
     rows: list[np.ndarray] = []
+
+    def number(key: tuple[tuple[int, int], ...]) -> int:
+        found = index.get(key)
+        if found is None:
+            found = index[key] = len(order)
+            order.append(key)
+        return found
+
     i = 0
     while i < len(order):
         combo = order[i]
@@ -104,12 +112,7 @@ def _product(dfas: list[ByteDFA]) -> tuple[list[tuple[tuple[int, int], ...]], li
                 if t >= 0:
                     found = local.get(t)
                     if found is None:
-                        key = ((k, t),)
-                        found = index.get(key)
-                        if found is None:
-                            found = index[key] = len(order)
-                            order.append(key)
-                        local[t] = found
+                        found = local[t] = number(((k, t),))
                     row_list[b] = found
             rows.append(np.array(row_list, dtype=np.int32))
             continue
@@ -128,11 +131,6 @@ def _product(dfas: list[ByteDFA]) -> tuple[list[tuple[tuple[int, int], ...]], li
         targets = np.empty(len(first), dtype=np.int32)
         for u in np.argsort(first, kind="stable").tolist():
             column = columns[first[u]].tolist()
-            key = tuple((k, s) for k, s in zip(terms, column) if s >= 0)
-            found = index.get(key)
-            if found is None:
-                found = index[key] = len(order)
-                order.append(key)
-            targets[u] = found
+            targets[u] = number(tuple((k, s) for k, s in zip(terms, column) if s >= 0))
         row[alive] = targets[inverse.reshape(-1)]
     return order, rows

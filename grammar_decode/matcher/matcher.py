@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import torch
 
     from grammar_decode.compiler import CompiledGrammar
+    from grammar_decode.maskstore.store import ContextStore, StateMasks
     from grammar_decode.matcher.lexer import ContextLexer
 
 
@@ -169,9 +170,7 @@ def _compute_mask(compiled: CompiledGrammar, state: _State) -> _TokenSet:
     masks = store.state(q, ctx.trans, compiled.vocab)
     allowed = _TokenSet(masks.inside)
     if masks.crossing:
-        tokens, _ = _judge(compiled, s, q, lambda: [(ctx.ids_of(store.emit_sets[e]), rs)
-                                                    for e, rs in masks.crossing])
-        allowed.add_set(tokens)
+        allowed.add_set(_judge_crossing(compiled, s, ctx, q, store, masks))
     if masks.n_d0:
         after = _emit(compiled, s, ctx, q)
         if after is not None:
@@ -201,6 +200,14 @@ class _Judged:
         tokens.compact(size)
         self.tokens, self.pops = tokens, pops
         self.nbytes = tokens.nbytes + 200 * len(pops) + 200
+
+
+def _judge_crossing(compiled: CompiledGrammar, s: EarleySet, ctx: ContextLexer, q: int,
+                    store: ContextStore, masks: StateMasks) -> _TokenSet:
+    """The crossing tokens of lexer state ``q`` viable after the exact set ``s``."""
+    tokens, _ = _judge(compiled, s, q, lambda: [(ctx.ids_of(store.emit_sets[e]), rs)
+                                                for e, rs in masks.crossing])
+    return tokens
 
 
 def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
@@ -487,9 +494,7 @@ def _precompute_frames(compiled: CompiledGrammar, explored: list[EarleySet],
                 if rank < len(qs):
                     masks = store.state(qs[rank], ctx.trans, compiled.vocab)
                     if masks.crossing:
-                        _judge(compiled, s, qs[rank],
-                               lambda: [(ctx.ids_of(store.emit_sets[e]), rs)
-                                        for e, rs in masks.crossing])
+                        _judge_crossing(compiled, s, ctx, qs[rank], store, masks)
             rank += 1
     finally:
         compiled.precomputing = False
