@@ -153,6 +153,18 @@ def test_fill_mask_matches_allowed_ids() -> None:
     mask = torch.ones(vocab.size + 7, dtype=torch.bool)
     m.fill_mask(mask)
     assert torch.nonzero(mask).flatten().tolist() == m.allowed_token_ids()
+    # batched rows, a non-contiguous view (the torch path) and a mask shorter than the vocab
+    expected = torch.zeros(vocab.size + 7, dtype=torch.bool)
+    expected[m.allowed_token_ids()] = True
+    batch = torch.ones(3, vocab.size + 7, dtype=torch.bool)
+    m.fill_mask(batch)
+    assert all(torch.equal(row, expected) for row in batch)
+    wide = torch.ones(vocab.size + 7, 2, dtype=torch.bool)
+    m.fill_mask(wide.T)  # each row of wide.T is a strided view
+    assert all(torch.equal(row, expected) for row in wide.T)
+    short = torch.ones(vocab.size - 1, dtype=torch.bool)
+    m.fill_mask(short)
+    assert torch.equal(short, expected[:vocab.size - 1])
 
 
 def test_disk_cache_roundtrip_and_corruption(tmp_path) -> None:

@@ -174,7 +174,7 @@ class EarleySet:
     ``context`` is where the compiler caches the set's lexer context."""
 
     __slots__ = ("waiting", "accepting", "expected_terminals", "context", "frame", "part",
-                 "__weakref__")
+                 "kernel", "__weakref__")
 
     def __init__(self, waiting: dict[int, tuple[Item, ...]], accepting: bool,
                  expected_terminals: frozenset[int]) -> None:
@@ -184,6 +184,7 @@ class EarleySet:
         self.context: tuple | None = None
         self.frame: EarleySet | None = None
         self.part: Part | None = None  # its predicted items (None only for BOTTOM)
+        self.kernel: frozenset[Item] = frozenset()  # its items with an earlier origin
 
 
 BOTTOM = EarleySet({}, False, frozenset())  # the unknown sets below a frame (see frame_of)
@@ -215,13 +216,16 @@ def scan_frame(g: EarleyGrammar, last: EarleySet, terminals: frozenset[int]
 def frame_of(g: EarleyGrammar, s: EarleySet) -> EarleySet:
     """``s`` with its earlier origins replaced by ``BOTTOM`` (canonical; cached on ``s``)."""
     if s.frame is None:
-        waiting = {sym: tuple((dr, None if o is None else BOTTOM) for dr, o in group)
-                   for sym, group in s.waiting.items()}
-        key = ("frame", s.accepting, frozenset(i for group in waiting.values() for i in group))
+        # the predicted part and the kernel's dotted rules determine the frame
+        kernel = frozenset((dr, BOTTOM) for dr, _ in s.kernel)
+        key = ("frame", s.part.id, s.accepting, kernel)
         found = g.interned.get(key)
         if found is None:
+            waiting = {sym: tuple((dr, None if o is None else BOTTOM) for dr, o in group)
+                       for sym, group in s.waiting.items()}
             found = EarleySet(waiting, s.accepting, s.expected_terminals)
             found.part = s.part  # the same predicted items
+            found.kernel = kernel
             g.interned[key] = found
         found.frame = found
         s.frame = found
@@ -281,7 +285,8 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
     part = g.predicted_part(predicted)
     # the predicted part and the accepting flag and the items from earlier origins determine
     # the set (the key holds those items, so their origin sets stay alive while it is used)
-    key = (part.id, accepting, frozenset(i for group in waiting.values() for i in group))
+    kernel = frozenset(i for group in waiting.values() for i in group)
+    key = (part.id, accepting, kernel)
     found = g.interned.get(key)
     if found is None:
         merged = dict(part.own)
@@ -290,5 +295,6 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
         expected = part.terminals.union(-sym - 1 for sym in waiting if sym < 0)
         found = EarleySet(merged, accepting, expected)
         found.part = part
+        found.kernel = kernel
         g.interned[key] = found
     return found, popped

@@ -353,9 +353,14 @@ class GrammarMatcher:
         """Write the allowed set into a bool tensor (True = allowed; ids past the vocab False)."""
         import torch
 
-        allowed = torch.from_numpy(self.allowed_mask())
+        allowed = self.allowed_mask()
         n = min(len(allowed), mask.shape[-1])
-        mask[..., :n] = allowed[:n]
+        if mask.device.type == "cpu" and mask.dtype == torch.bool and mask.is_contiguous():
+            rows = mask.numpy().reshape(-1, mask.shape[-1])  # shares the tensor's memory
+            rows[:, :n] = allowed[:n]  # a numpy copy is ~4x cheaper than a torch one here
+            rows[:, n:] = False
+            return mask
+        mask[..., :n] = torch.from_numpy(allowed[:n]).to(mask.device)
         mask[..., n:] = False
         return mask
 
