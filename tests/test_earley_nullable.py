@@ -60,3 +60,35 @@ def test_nullable_completion_chains_match_lark() -> None:
                 assert m.is_accepting() == (text in sentences), text
             checked += 1
     assert checked > 1000 and len(sentences) > 50
+
+
+def test_sets_are_interned_while_alive_and_record_their_inherited_items() -> None:
+    """Equal futures give one set object; a set's ``inherited`` items are exactly its
+    waiting items from earlier origins (its frame's: the same with ``BOTTOM``); dropped
+    sets leave the intern table."""
+    import gc
+
+    from grammar_decode.matcher.earley import BOTTOM, frame_of
+
+    vocab = TokenVocabulary([None] + [c.encode() for c in ALPHABET], [0], name="test")
+    compiled = compile_grammar(GRAMMAR, vocab, cache_dir=False)
+    g = compiled.earley
+    frame_of(g, compiled.initial_set)  # kept alive by the initial set, like the set itself
+    gc.collect()
+    before = len(g.interned)
+    a, b = GrammarMatcher(compiled), GrammarMatcher(compiled)
+    assert a.accept_text("(a,-a!") and b.accept_text("(a,-a!")
+    assert a._set is b._set
+    sets = [h[0] for h in a._history] + [a._set]
+    assert len(g.interned) > before
+    for s in sets + [frame_of(g, s) for s in sets]:
+        inherited = {item for group in s.inherited.values() for item in group}
+        waiting = {item for group in s.waiting.values() for item in group
+                   if item[1] is not None}
+        assert inherited == waiting == set(s.kernel)
+        if frame_of(g, s) is s and s.kernel:
+            assert {o for _, o in s.kernel} == {BOTTOM}
+    del a, b, sets, s
+    compiled.clear_parse_caches()
+    gc.collect()
+    assert len(g.interned) == before

@@ -61,8 +61,8 @@ class EarleyGrammar:
         self.n_nonterminals = len(nonterminals)
         self.own_items, self.predicts = self._predictions(rules)
         self._predicted_parts: dict[frozenset[int], Part] = {}
-        self.interned: weakref.WeakValueDictionary[tuple, EarleySet] = \
-            weakref.WeakValueDictionary()
+        # key -> weak reference to the set (a plain dict: read inline in ``_closure``)
+        self.interned: dict[tuple, weakref.ref[EarleySet]] = {}
         self._part_ids = itertools.count()
 
     def _predictions(self, rules: list[tuple[int, tuple[int, ...]]]
@@ -103,11 +103,12 @@ class EarleyGrammar:
             self._predicted_parts[predicted] = found
         return found
 
-    def completion_chain(self, part: Part, lhs: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    def completion_chain(self, part: Part, lhs: int) -> Chain:
         """What completing ``lhs`` at a set with predicted part ``part`` does to that set's
         own (predicted) items: the dotted rules they advance to and wait at (past nullable
-        symbols), and every nonterminal completed there in turn (``lhs`` first). The same for
-        every set with that part, so cached on the part."""
+        symbols), every nonterminal completed there in turn (``lhs`` first), and the
+        nonterminals the advanced items predict. The same for every set with that part, so
+        cached on the part."""
         found = part.chains.get(lhs)
         if found is None:
             dr_next, dr_lhs, nullable = self.dr_next, self.dr_lhs, self.nullable
@@ -130,8 +131,25 @@ class EarleyGrammar:
                             continue
                         break
                 i += 1
-            found = part.chains[lhs] = (tuple(advanced), tuple(completed))
+            predicted = frozenset().union(*(self.predicts[dr_next[d]] for d in advanced
+                                            if dr_next[d] >= 0))
+            found = part.chains[lhs] = (tuple(advanced), tuple(completed), predicted)
         return found
+
+    def intern(self, key: tuple, found: EarleySet) -> None:
+        """Record ``found`` under ``key`` until it is dropped."""
+        table = self.interned
+
+        def forget(ref: weakref.ref, key: tuple = key) -> None:
+            if table.get(key) is ref:
+                del table[key]
+
+        table[key] = weakref.ref(found, forget)
+
+    def interned_set(self, key: tuple) -> EarleySet | None:
+        """The live set recorded under ``key``, if any."""
+        ref = self.interned.get(key)
+        return None if ref is None else ref()
 
     def _sym(self, name: str, grammar: Grammar) -> int:
         if name in self.terminal_ids:
@@ -153,6 +171,7 @@ class EarleyGrammar:
 
 
 Item = tuple  # (dotted rule, origin EarleySet or None for "this set")
+Chain = tuple  # (advanced dotted rules, completed nonterminals, predicted nonterminals)
 
 
 class Part:
@@ -165,7 +184,7 @@ class Part:
         self.id = part_id
         self.own = own
         self.terminals = frozenset(-s - 1 for s in own if s < 0)
-        self.chains: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        self.chains: dict[int, Chain] = {}
 
 
 class EarleySet:
@@ -174,7 +193,7 @@ class EarleySet:
     ``context`` is where the compiler caches the set's lexer context."""
 
     __slots__ = ("waiting", "accepting", "expected_terminals", "context", "frame", "part",
-                 "kernel", "__weakref__")
+                 "kernel", "inherited", "__weakref__")
 
     def __init__(self, waiting: dict[int, tuple[Item, ...]], accepting: bool,
                  expected_terminals: frozenset[int]) -> None:
@@ -185,6 +204,7 @@ class EarleySet:
         self.frame: EarleySet | None = None
         self.part: Part | None = None  # its predicted items (None only for BOTTOM)
         self.kernel: frozenset[Item] = frozenset()  # its items with an earlier origin
+        self.inherited: dict[int, tuple[Item, ...]] = {}  # the same, by awaited symbol
 
 
 BOTTOM = EarleySet({}, False, frozenset())  # the unknown sets below a frame (see frame_of)
@@ -219,14 +239,16 @@ def frame_of(g: EarleyGrammar, s: EarleySet) -> EarleySet:
         # the predicted part and the kernel's dotted rules determine the frame
         kernel = frozenset((dr, BOTTOM) for dr, _ in s.kernel)
         key = ("frame", s.part.id, s.accepting, kernel)
-        found = g.interned.get(key)
+        found = g.interned_set(key)
         if found is None:
             waiting = {sym: tuple((dr, None if o is None else BOTTOM) for dr, o in group)
                        for sym, group in s.waiting.items()}
             found = EarleySet(waiting, s.accepting, s.expected_terminals)
             found.part = s.part  # the same predicted items
             found.kernel = kernel
-            g.interned[key] = found
+            found.inherited = {sym: tuple(dict.fromkeys((dr, BOTTOM) for dr, _ in group))
+                               for sym, group in s.inherited.items()}
+            g.intern(key, found)
         found.frame = found
         s.frame = found
     return s.frame
@@ -239,15 +261,16 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
     returns whether an item with origin ``BOTTOM`` completed (see ``scan_frame``)."""
     popped = False
     done: set[tuple[EarleySet, int]] = set()  # (origin, nonterminal) completions made
-    items: set[Item] = set()
-    waiting: dict[int, list[Item]] = {}
+    seen: set[Item] = set()
+    kernel: list[Item] = []  # waiting items with an earlier origin (duplicates allowed)
+    chains_seen: set[frozenset[int]] = set()
     agenda = list(seeds)
     dr_next, dr_lhs, nullable, predicts = g.dr_next, g.dr_lhs, g.nullable, g.predicts
     while agenda:
         item = agenda.pop()
-        if item in items:
+        if item in seen:
             continue
-        items.add(item)
+        seen.add(item)
         dr, origin = item
         sym = dr_next[dr]
         if sym is None:
@@ -257,26 +280,22 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
             lhs = dr_lhs[dr]
             if (origin, lhs) in done:
                 continue
-            advanced, completed = g.completion_chain(origin.part, lhs)
-            for d in advanced:  # the origin's own items, advanced (cached per its part)
-                new = (d, origin)
-                if new not in items:
-                    items.add(new)
-                    nsym = dr_next[d]
-                    waiting.setdefault(nsym, []).append(new)
-                    if nsym >= 0 and nsym not in predicted:
-                        predicted = predicted | predicts[nsym] if predicted else predicts[nsym]
-            for b in completed:  # and its items from earlier origins, as usual
+            advanced, completed, chain_predicted = (
+                origin.part.chains.get(lhs) or g.completion_chain(origin.part, lhs))
+            kernel.extend([(d, origin) for d in advanced])  # the origin's own items, advanced
+            if chain_predicted and chain_predicted not in chains_seen:
+                chains_seen.add(chain_predicted)
+                predicted = predicted | chain_predicted if predicted else chain_predicted
+            for b in completed:  # and the items waiting there from earlier origins
                 if (origin, b) in done:
                     continue
                 done.add((origin, b))
                 if b == 0:  # $start is on no right-hand side: only the initial set predicts it
                     accepting = True
-                for wdr, worigin in origin.waiting.get(b, ()):
-                    if worigin is not None:
-                        agenda.append((wdr + 1, worigin))
+                for wdr, worigin in origin.inherited.get(b, ()):
+                    agenda.append((wdr + 1, worigin))
             continue
-        waiting.setdefault(sym, []).append(item)
+        kernel.append(item)
         if sym >= 0:
             if sym not in predicted:
                 predicted = predicted | predicts[sym] if predicted else predicts[sym]
@@ -285,16 +304,21 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
     part = g.predicted_part(predicted)
     # the predicted part and the accepting flag and the items from earlier origins determine
     # the set (the key holds those items, so their origin sets stay alive while it is used)
-    kernel = frozenset(i for group in waiting.values() for i in group)
-    key = (part.id, accepting, kernel)
-    found = g.interned.get(key)
-    if found is None:
+    kernel_set = frozenset(kernel)
+    key = (part.id, accepting, kernel_set)
+    ref = g.interned.get(key)
+    found_set = None if ref is None else ref()
+    if found_set is None:
+        groups: dict[int, list[Item]] = {}
+        for item in dict.fromkeys(kernel):  # first-found order, without duplicates
+            groups.setdefault(dr_next[item[0]], []).append(item)
         merged = dict(part.own)
-        for sym, group in waiting.items():
+        for sym, group in groups.items():
             merged[sym] = part.own.get(sym, ()) + tuple(group)
-        expected = part.terminals.union(-sym - 1 for sym in waiting if sym < 0)
-        found = EarleySet(merged, accepting, expected)
-        found.part = part
-        found.kernel = kernel
-        g.interned[key] = found
-    return found, popped
+        expected = part.terminals.union(-sym - 1 for sym in groups if sym < 0)
+        found_set = EarleySet(merged, accepting, expected)
+        found_set.part = part
+        found_set.kernel = kernel_set
+        found_set.inherited = {sym: tuple(group) for sym, group in groups.items()}
+        g.intern(key, found_set)
+    return found_set, popped
