@@ -237,10 +237,10 @@ def frame_of(g: EarleyGrammar, s: EarleySet) -> EarleySet:
     """``s`` with its earlier origins replaced by ``BOTTOM`` (canonical; cached on ``s``)."""
     if s.frame is None:
         # the predicted part and the kernel's dotted rules determine the frame
-        kernel = frozenset((dr, BOTTOM) for dr, _ in s.kernel)
-        key = ("frame", s.part.id, s.accepting, kernel)
+        key = ("frame", s.part.id, s.accepting, frozenset([dr for dr, _ in s.kernel]))
         found = g.interned_set(key)
         if found is None:
+            kernel = frozenset((dr, BOTTOM) for dr, _ in s.kernel)
             waiting = {sym: tuple((dr, None if o is None else BOTTOM) for dr, o in group)
                        for sym, group in s.waiting.items()}
             found = EarleySet(waiting, s.accepting, s.expected_terminals)
