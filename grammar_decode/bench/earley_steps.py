@@ -24,13 +24,15 @@ from typing import Any
 from grammar_decode.bench.masks import DEFAULT_GRAMMARS, GRAMMARS, _token_streams
 
 
-def measure(grammar: str, tokenizer: Any, max_tokens: int, repeats: int) -> dict[str, Any]:
-    """Record the lexeme steps of a cold replay of ``grammar``'s corpus and time them."""
+def measure(grammar: str, tokenizer: Any, max_tokens: int, repeats: int,
+            cache_dir: Any = None) -> dict[str, Any]:
+    """Record the lexeme steps of a cold replay of ``grammar``'s corpus and time them
+    (``cache_dir`` as in ``compile_grammar``: where mask stores are kept)."""
     from grammar_decode.compiler import compile_grammar
     from grammar_decode.matcher import earley, matcher
 
     compiled = compile_grammar((GRAMMARS / f"{grammar}.lark").read_text(encoding="utf-8"),
-                               tokenizer)
+                               tokenizer, cache_dir=cache_dir)
     compiled.warm(seconds=5.0, frame_seconds=0.0)
     streams = _token_streams(tokenizer, grammar, max_tokens)
     m = matcher.GrammarMatcher(compiled)
