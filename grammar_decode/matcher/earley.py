@@ -61,7 +61,7 @@ class EarleyGrammar:
         self.n_nonterminals = len(nonterminals)
         self.own_items, self.predicts = self._predictions(rules)
         self._predicted_parts: dict[frozenset[int], Part] = {}
-        # key -> weak reference to the set (a plain dict: read inline in ``_closure``)
+        # key -> weak reference to the set (see ``intern``)
         self.interned: dict[tuple, weakref.ref[EarleySet]] = {}
         self._part_ids = itertools.count()
 
@@ -239,16 +239,10 @@ def frame_of(g: EarleyGrammar, s: EarleySet) -> EarleySet:
         # the predicted part and the kernel's dotted rules determine the frame
         key = ("frame", s.part.id, s.accepting, frozenset([dr for dr, _ in s.kernel]))
         found = g.interned_set(key)
-        if found is None:
-            kernel = frozenset((dr, BOTTOM) for dr, _ in s.kernel)
-            waiting = {sym: tuple((dr, None if o is None else BOTTOM) for dr, o in group)
-                       for sym, group in s.waiting.items()}
-            found = EarleySet(waiting, s.accepting, s.expected_terminals)
-            found.part = s.part  # the same predicted items
-            found.kernel = kernel
-            found.inherited = {sym: tuple(dict.fromkeys((dr, BOTTOM) for dr, _ in group))
-                               for sym, group in s.inherited.items()}
-            g.intern(key, found)
+        if found is None:  # the same predicted items, the kernel's rules from BOTTOM
+            kernel = dict.fromkeys((dr, BOTTOM) for group in s.inherited.values()
+                                   for dr, _ in group)
+            found = _new_set(g, key, s.part, s.accepting, list(kernel), frozenset(kernel))
         found.frame = found
         s.frame = found
     return s.frame
@@ -306,19 +300,28 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
     # the set (the key holds those items, so their origin sets stay alive while it is used)
     kernel_set = frozenset(kernel)
     key = (part.id, accepting, kernel_set)
-    ref = g.interned.get(key)
-    found_set = None if ref is None else ref()
-    if found_set is None:
-        groups: dict[int, list[Item]] = {}
-        for item in dict.fromkeys(kernel):  # first-found order, without duplicates
-            groups.setdefault(dr_next[item[0]], []).append(item)
-        merged = dict(part.own)
-        for sym, group in groups.items():
-            merged[sym] = part.own.get(sym, ()) + tuple(group)
-        expected = part.terminals.union(-sym - 1 for sym in groups if sym < 0)
-        found_set = EarleySet(merged, accepting, expected)
-        found_set.part = part
-        found_set.kernel = kernel_set
-        found_set.inherited = {sym: tuple(group) for sym, group in groups.items()}
-        g.intern(key, found_set)
-    return found_set, popped
+    found = g.interned_set(key)
+    if found is None:
+        found = _new_set(g, key, part, accepting, list(dict.fromkeys(kernel)), kernel_set)
+    return found, popped
+
+
+def _new_set(g: EarleyGrammar, key: tuple, part: Part, accepting: bool, kernel: list[Item],
+             kernel_set: frozenset[Item]) -> EarleySet:
+    """Build and intern the set of predicted part ``part`` and the (distinct) items from
+    earlier origins ``kernel``, indexed by awaited symbol."""
+    dr_next = g.dr_next
+    groups: dict[int, list[Item]] = {}
+    for item in kernel:
+        groups.setdefault(dr_next[item[0]], []).append(item)
+    inherited = {sym: tuple(group) for sym, group in groups.items()}
+    merged = dict(part.own)
+    for sym, group in inherited.items():
+        merged[sym] = part.own.get(sym, ()) + group
+    expected = part.terminals.union(-sym - 1 for sym in inherited if sym < 0)
+    found = EarleySet(merged, accepting, expected)
+    found.part = part
+    found.kernel = kernel_set
+    found.inherited = inherited
+    g.intern(key, found)
+    return found
