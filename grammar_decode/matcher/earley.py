@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import weakref
+from typing import Callable
 
 from grammar_decode.errors import GrammarCompileError
 from grammar_decode.grammar.ir import Grammar
@@ -62,7 +63,14 @@ class EarleyGrammar:
         self.own_items, self.predicts = self._predictions(rules)
         self._predicted_parts: dict[frozenset[int], Part] = {}
         # key -> weak reference to the set (see ``intern``)
-        self.interned: dict[tuple, weakref.ref[EarleySet]] = {}
+        self.interned: dict[tuple, _KeyedRef] = {}
+        table = self.interned
+
+        def forget(ref: _KeyedRef) -> None:
+            if table.get(ref.key) is ref:
+                del table[ref.key]
+
+        self._forget = forget
         self._part_ids = itertools.count()
 
     def _predictions(self, rules: list[tuple[int, tuple[int, ...]]]
@@ -137,14 +145,9 @@ class EarleyGrammar:
         return found
 
     def intern(self, key: tuple, found: EarleySet) -> None:
-        """Record ``found`` under ``key`` until it is dropped."""
-        table = self.interned
-
-        def forget(ref: weakref.ref, key: tuple = key) -> None:
-            if table.get(key) is ref:
-                del table[key]
-
-        table[key] = weakref.ref(found, forget)
+        """Record ``found`` under ``key`` until it is dropped (one shared callback: a closure
+        per set would be three more objects for the cyclic GC to track)."""
+        self.interned[key] = _KeyedRef(found, self._forget, key)
 
     def interned_set(self, key: tuple) -> EarleySet | None:
         """The live set recorded under ``key``, if any."""
@@ -168,6 +171,20 @@ class EarleyGrammar:
                 if not nullable[lhs] and all(s >= 0 and nullable[s] for s in rhs):
                     nullable[lhs] = changed = True
         return nullable
+
+
+class _KeyedRef(weakref.ref):
+    """A weak reference that knows its key in the intern table."""
+
+    __slots__ = ("key",)
+
+    def __new__(cls, obj: EarleySet, callback: Callable, key: tuple) -> _KeyedRef:
+        self = super().__new__(cls, obj, callback)
+        self.key = key
+        return self
+
+    def __init__(self, obj: EarleySet, callback: Callable, key: tuple) -> None:
+        super().__init__(obj, callback)
 
 
 Item = tuple  # (dotted rule, origin EarleySet or None for "this set")
