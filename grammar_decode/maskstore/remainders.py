@@ -7,26 +7,61 @@ terminals. Their outcome in a given context is computed once by a vectorised wal
 - the others end another lexeme and form child RemainderSets, one per emitted terminal set,
   which the matcher judges recursively after the parser accepts that terminal set.
 Only the parser steps depend on the parse so far; everything else is cached per context.
+
+What a remainder does after a parse state depends only on its bytes, so ``content`` names a
+set by its distinct remainder strings: sets of different tokens with the same remainders (a
+`)` and a `}` followed by the same newlines) share every judgment the matcher memoises.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
 
+from grammar_decode.lru import LRU
 from grammar_decode.maskstore.walk import split_point, walk_rows
+
+# (vocabulary, digest of the pairs) -> content: equal pairs recur as children of many outcomes
+_CONTENTS = LRU(64 << 20)
 
 
 class RemainderSet:
     """(token id, byte offset) pairs, with per-context cached outcomes."""
 
-    __slots__ = ("tokens", "offsets", "_outcomes")
+    __slots__ = ("tokens", "offsets", "_outcomes", "_content")
 
     def __init__(self, tokens: np.ndarray, offsets: np.ndarray) -> None:
         self.tokens = np.asarray(tokens, dtype=np.int32)
         self.offsets = np.asarray(offsets, dtype=np.int32)
         self._outcomes: dict[Any, Outcome] = {}
+        self._content: tuple[bytes, np.ndarray, int] | None = None
+
+    def content(self, vocab: Any) -> tuple[bytes, np.ndarray, int]:
+        """(digest of the distinct remainder strings sorted by length then bytes, index of each
+        pair's string in that order, number of distinct strings), computed once. Equal digests
+        mean equal strings (128-bit BLAKE2b over length-prefixed strings), so a verdict per
+        distinct string carries over between sets."""
+        if self._content is None:
+            pairs = hashlib.blake2b(self.tokens.tobytes(), digest_size=16)
+            pairs.update(self.offsets.tobytes())
+            key = (vocab.content_hash, pairs.digest())  # the same pairs in another set
+            self._content = _CONTENTS.get(key)
+            if self._content is None:
+                self._content = self._name(vocab)
+                _CONTENTS.put(key, self._content, self._content[1].nbytes + 200)
+        return self._content
+
+    def _name(self, vocab: Any) -> tuple[bytes, np.ndarray, int]:
+        data = vocab.token_bytes
+        strings = [data[t][o:] for t, o in zip(self.tokens.tolist(), self.offsets.tolist())]
+        distinct = sorted(set(strings))
+        distinct.sort(key=len)  # stable: by length, then bytes
+        where = {s: i for i, s in enumerate(distinct)}
+        named = b"".join([len(s).to_bytes(4, "big") + s for s in distinct])
+        index = np.array([where[s] for s in strings], dtype=np.int32)
+        return hashlib.blake2b(named, digest_size=16).digest(), index, len(distinct)
 
     def __len__(self) -> int:
         return len(self.tokens)
