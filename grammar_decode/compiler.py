@@ -37,6 +37,7 @@ STORE_FORMAT = 2  # part of every store's cache key: bump when ContextStore's co
 # Per grammar: token sets of matcher states already seen (~19 KB each at 151k tokens).
 MASK_MEMO_BYTES = 32 << 20
 FRAME_MEMO_BYTES = 16 << 20
+VERDICT_MEMO_BYTES = 16 << 20
 
 
 def flush_mask_stores() -> int:
@@ -117,6 +118,8 @@ class CompiledGrammar:
         self.mask_memo = LRU(MASK_MEMO_BYTES)
         self.lexeme_steps: dict[tuple, Any] = {}  # (Earley set, lexeme) -> next; see matcher
         self.frame_memo = LRU(FRAME_MEMO_BYTES)  # (frame, key) -> judged tokens; matcher._judge
+        # (Earley set, remainder strings digest) -> viable strings; see matcher._judge
+        self.verdicts = LRU(VERDICT_MEMO_BYTES)
         # the same, precomputed by warm() (kept by clear_parse_caches; bounded by warm)
         self.frame_table: dict[tuple, Any] = {}
         self.frame_table_bytes = 0
@@ -206,6 +209,7 @@ class CompiledGrammar:
         self.mask_memo.clear()
         self.lexeme_steps.clear()
         self.frame_memo.clear()
+        self.verdicts.clear()
 
     def warm(self, max_contexts: int = 256, seconds: float = 5.0,
              frame_seconds: float = 3.0) -> int:

@@ -68,11 +68,14 @@ def test_deeper_nesting_reuses_frame_judgments(packaged_tokenizer, tmp_path) -> 
     shallow = matcher_module.GrammarMatcher(compiled)
     assert shallow.accept_text("((1 - ")
     shallow.allowed_mask()
-    walks = len(compiled.frame_memo)
+    def walks() -> int:  # judgments kept with their pops, and those kept as verdicts
+        return len(compiled.frame_memo) + len(compiled.verdicts)
+
+    shallow_walks = walks()
     deep = matcher_module.GrammarMatcher(compiled)
     assert deep.accept_text("(((((((1 - ")  # other exact sets, same frames
     deep.allowed_mask()
-    assert len(compiled.frame_memo) <= walks + 2, (walks, len(compiled.frame_memo))
+    assert walks() <= shallow_walks + 2, (shallow_walks, walks())
 
 
 def test_warm_frame_table_is_kept_and_gives_the_same_masks(packaged_tokenizer, tmp_path) -> None:
@@ -86,7 +89,7 @@ def test_warm_frame_table_is_kept_and_gives_the_same_masks(packaged_tokenizer, t
     warmed.clear_parse_caches()
     assert len(warmed.frame_table) == entries
     plain = compiler.compile_grammar(grammar_text("arithmetic"), tokenizer, cache_dir=tmp_path)
-    plain.mask_memo, plain.frame_memo = LRU(0), LRU(0)
+    plain.mask_memo, plain.frame_memo, plain.verdicts = LRU(0), LRU(0), LRU(0)
     hits = 0
     for prefix in CASES[0][1]:
         a, b = (matcher_module.GrammarMatcher(c) for c in (warmed, plain))

@@ -101,7 +101,7 @@ def test_memoised_masks_equal_recomputed_masks(gpt2, tmp_path, name) -> None:
     memo = compiler.compile_grammar(grammar_text(name), gpt2, cache_dir=tmp_path)
     plain = compiler.compile_grammar(grammar_text(name), gpt2, cache_dir=tmp_path)
     plain.mask_memo = LRU(0)  # remembers nothing
-    plain.frame_memo = LRU(0)
+    plain.frame_memo = plain.verdicts = LRU(0)
     docs = [ids for _, data in valid_documents(name) + invalid_documents(name)
             if (ids := _token_ids(gpt2, data))]
     m = matcher_module.GrammarMatcher(memo)

@@ -92,6 +92,11 @@ def _accepting(compiled: CompiledGrammar, state: _State) -> bool:
 _NO_IDS = np.empty(0, np.int32)
 
 
+def _bits_at(packed: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Bool per id: its bit in the packed (big-endian) bitset ``packed``."""
+    return ((packed[ids >> 3] >> (7 - (ids & 7))) & 1).astype(bool)
+
+
 class _TokenSet:
     """A token set under construction: a packed bitset part plus small id arrays, so that
     unions of large precomputed sets are byte-wise ORs and small ones cost their size."""
@@ -121,8 +126,16 @@ class _TokenSet:
         if other.packed is not None:
             self.add(other.packed & keep, _NO_IDS)
         for ids in other.ids:
-            hit = (keep[ids >> 3] >> (7 - (ids & 7))) & 1
-            self.ids.append(ids[hit.astype(bool)])
+            self.ids.append(ids[_bits_at(keep, ids)])
+
+    def contains(self, ids: np.ndarray) -> np.ndarray:
+        """Bool per id of ``ids``: whether it is in the set."""
+        hit = np.zeros(len(ids), dtype=bool) if self.packed is None else _bits_at(self.packed, ids)
+        if self.ids:  # sorted search: np.isin costs ~20 us of checks on small arrays
+            found = np.sort(np.concatenate(self.ids))
+            where = np.minimum(np.searchsorted(found, ids), len(found) - 1)
+            hit |= found[where] == ids
+        return hit
 
     def compact(self, size: int) -> None:
         """Merge the id arrays into one (or into the bitset when they are many)."""
@@ -218,18 +231,23 @@ def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
     The walk is done on ``frame_of(s)`` and memoised per (frame, ``key``), so every set with
     that frame (other depths, other positions) shares it; only its pops are redone from ``s``.
     Each lexeme scanned in a walk starts a judgment on the next set's own frame, so chains of
-    lexemes (runs of operators, nested brackets) reuse the frames of their links."""
+    lexemes (runs of operators, nested brackets) reuse the frames of their links.
+
+    When ``key`` is a RemainderSet (the children are its outcome's), a judgment without pops
+    is also kept by its remainder strings (``_Verdict``), on the frame or, after redone pops,
+    on ``s`` itself: a remainder set with the same strings reads it instead of judging."""
     frame = frame_of(compiled.earley, s)
     judged = compiled.frame_table.get((frame, key)) or compiled.frame_memo.get((frame, key))
     if judged is None:
-        judged = _walk(compiled, frame, children())
-        if compiled.precomputing:
-            compiled.frame_table[(frame, key)] = judged
-            compiled.frame_table_bytes += judged.nbytes
-        else:
-            compiled.frame_memo.put((frame, key), judged, judged.nbytes)
+        judged = _judge_frame(compiled, frame, key, children)
     if frame is s or not judged.pops:
         return judged.tokens, judged.pops
+    # verdicts on exact sets are parse caches: warm() fills the frame table instead
+    content = None if compiled.precomputing else _content_of(compiled, key)
+    if content is not None:
+        known = compiled.verdicts.get((s, content[0]))
+        if known is not None:
+            return known.tokens_of(key, content), []
     tokens = _TokenSet(None)
     tokens.add_set(judged.tokens)
     pops: list[_Pop] = []
@@ -239,7 +257,79 @@ def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
             here = _lexeme_step(compiled, here, lexeme)[0]
         _follow(compiled, here, path, emitted, rs, tokens, pops)
     tokens.compact(compiled.vocab_size)
+    if content is not None and not pops:
+        _keep_verdict(compiled, s, key, content, tokens)
     return tokens, pops
+
+
+def _judge_frame(compiled: CompiledGrammar, frame: EarleySet, key: object,
+                 children: Callable[[], _Children]) -> _Judged:
+    """The judgment of ``children`` on ``frame``, read from a verdict kept for the same
+    remainder strings when there is one, else walked; memoised per (frame, ``key``)."""
+    content = _content_of(compiled, key)
+    known = None
+    if content is not None and not compiled.precomputing:  # warm() walks: deeper frames too
+        known = (compiled.frame_table.get((frame, content[0]))
+                 or compiled.verdicts.get((frame, content[0])))
+    if known is not None:
+        judged = _Judged(known.tokens_of(key, content), [], compiled.vocab_size)
+    else:
+        judged = _walk(compiled, frame, children())
+        if content is not None and not judged.pops:
+            _keep_verdict(compiled, frame, key, content, judged.tokens)
+    if compiled.precomputing:
+        compiled.frame_table[(frame, key)] = judged
+        compiled.frame_table_bytes += judged.nbytes
+    else:
+        compiled.frame_memo.put((frame, key), judged, judged.nbytes)
+    return judged
+
+
+SHARED_VERDICT_PAIRS = 512  # larger remainder sets are judged per object only (see below)
+
+
+def _content_of(compiled: CompiledGrammar, key: object) -> tuple[bytes, np.ndarray, int] | None:
+    """The content name of a remainder-set key whose verdicts are shared, else None. Reading
+    a verdict for another set costs time linear in the set (the per-object memo answers in
+    O(1)); past a few hundred pairs that is more than the walk it saves."""
+    if isinstance(key, RemainderSet) and len(key) <= SHARED_VERDICT_PAIRS:
+        return key.content(compiled.vocab)
+    return None
+
+
+class _Verdict:
+    """The viable tokens of one remainder set after one Earley set, readable for any
+    remainder set with the same strings (the per-string verdict is derived on first use)."""
+
+    __slots__ = ("rs", "tokens", "viable")
+
+    def __init__(self, rs: RemainderSet, tokens: _TokenSet) -> None:
+        self.rs, self.tokens = rs, tokens
+        self.viable: np.ndarray | None = None  # per distinct string, in content order
+
+    def tokens_of(self, rs: RemainderSet, content: tuple[bytes, np.ndarray, int]) -> _TokenSet:
+        """The viable tokens of ``rs`` (whose content equals this verdict's)."""
+        if rs is self.rs:
+            return self.tokens
+        if self.viable is None:
+            _, index, n_distinct = self.rs._content
+            self.viable = np.zeros(n_distinct, dtype=bool)
+            self.viable[index[self.tokens.contains(self.rs.tokens)]] = True
+        found = _TokenSet(None)
+        found.add(None, rs.tokens[self.viable[content[1]]])
+        return found
+
+
+def _keep_verdict(compiled: CompiledGrammar, at: EarleySet, rs: RemainderSet,
+                  content: tuple[bytes, np.ndarray, int], tokens: _TokenSet) -> None:
+    """Keep ``tokens``, the viable tokens of ``rs`` after ``at``, under ``rs``'s strings."""
+    kept = _Verdict(rs, tokens)
+    cost = tokens.nbytes + len(rs) * 4 + 200
+    if compiled.precomputing:  # on frames only (see _judge)
+        compiled.frame_table[(at, content[0])] = kept
+        compiled.frame_table_bytes += cost
+    else:
+        compiled.verdicts.put((at, content[0]), kept, cost)
 
 
 def _walk(compiled: CompiledGrammar, frame: EarleySet, children: _Children) -> _Judged:
