@@ -301,10 +301,11 @@ class _Verdict:
     """The viable tokens of one remainder set after one Earley set, readable for any
     remainder set with the same strings (the per-string verdict is derived on first use)."""
 
-    __slots__ = ("rs", "tokens", "viable")
+    __slots__ = ("rs", "tokens", "content", "viable")
 
-    def __init__(self, rs: RemainderSet, tokens: _TokenSet) -> None:
-        self.rs, self.tokens = rs, tokens
+    def __init__(self, rs: RemainderSet, tokens: _TokenSet,
+                 content: tuple[bytes, np.ndarray, int]) -> None:
+        self.rs, self.tokens, self.content = rs, tokens, content
         self.viable: np.ndarray | None = None  # per distinct string, in content order
 
     def tokens_of(self, rs: RemainderSet, content: tuple[bytes, np.ndarray, int]) -> _TokenSet:
@@ -312,7 +313,7 @@ class _Verdict:
         if rs is self.rs:
             return self.tokens
         if self.viable is None:
-            _, index, n_distinct = self.rs._content
+            _, index, n_distinct = self.content
             self.viable = np.zeros(n_distinct, dtype=bool)
             self.viable[index[self.tokens.contains(self.rs.tokens)]] = True
         found = _TokenSet(None)
@@ -323,7 +324,7 @@ class _Verdict:
 def _keep_verdict(compiled: CompiledGrammar, at: EarleySet, rs: RemainderSet,
                   content: tuple[bytes, np.ndarray, int], tokens: _TokenSet) -> None:
     """Keep ``tokens``, the viable tokens of ``rs`` after ``at``, under ``rs``'s strings."""
-    kept = _Verdict(rs, tokens)
+    kept = _Verdict(rs, tokens, content)
     cost = tokens.nbytes + len(rs) * 4 + 200
     if compiled.precomputing:  # on frames only (see _judge)
         compiled.frame_table[(at, content[0])] = kept
