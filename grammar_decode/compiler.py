@@ -118,11 +118,11 @@ class CompiledGrammar:
         self.mask_memo = LRU(MASK_MEMO_BYTES)
         self.lexeme_steps: dict[tuple, Any] = {}  # (Earley set, lexeme) -> next; see matcher
         self.frame_memo = LRU(FRAME_MEMO_BYTES)  # (frame, key) -> judged tokens; matcher._judge
-        # (Earley set, remainder strings digest) -> viable strings; see matcher._judge
-        self.verdicts = LRU(VERDICT_MEMO_BYTES)
         # the same, precomputed by warm() (kept by clear_parse_caches; bounded by warm)
         self.frame_table: dict[tuple, Any] = {}
         self.frame_table_bytes = 0
+        # (Earley set, digest of remainder strings) -> matcher._Verdict; see matcher._judge
+        self.verdicts = LRU(VERDICT_MEMO_BYTES)
         self.precomputing = False
         self.eos_token_ids = frozenset(vocab.eos_token_ids)
         self.compile_seconds = time.perf_counter() - started
