@@ -167,6 +167,43 @@ def test_fill_mask_matches_allowed_ids() -> None:
     assert torch.equal(short, expected[:vocab.size - 1])
 
 
+def _unpack_words(words: np.ndarray, size: int) -> np.ndarray:
+    """Bool per id from int32 words, bit i % 32 of word i // 32 (shifts only, no packbits)."""
+    bits = (words.astype(np.int64)[:, None] >> np.arange(32)) & 1
+    return bits.astype(bool).ravel()[:size]
+
+
+def test_fill_bitmask_layout_rows_and_states() -> None:
+    torch = pytest.importorskip("torch")
+    vocab = _vocab(JSON_TOKENS)
+    m = GrammarMatcher(compile_grammar(JSON_GRAMMAR, vocab, cache_dir=False))
+    words = (vocab.size + 31) // 32
+    m.accept_text('{"a":')
+    expected = m.allowed_mask()
+    batch = torch.full((3, words + 2), -1, dtype=torch.int32)
+    m.fill_bitmask(batch, 1)
+    assert np.array_equal(_unpack_words(batch[1].numpy(), vocab.size), expected)
+    assert not batch[1, words:].any() and (batch[0] == -1).all() and (batch[2] == -1).all()
+    array = np.full(words, -1, dtype=np.int32)  # numpy and a strided torch view, too
+    m.fill_bitmask(array)
+    assert np.array_equal(_unpack_words(array, vocab.size), expected)
+    strided = torch.full((words, 2), -1, dtype=torch.int32)
+    m.fill_bitmask(strided.T, 0)
+    assert np.array_equal(_unpack_words(strided[:, 0].numpy(), vocab.size), expected)
+    with pytest.raises(ValueError, match="int32"):
+        m.fill_bitmask(torch.zeros(words, dtype=torch.int64))
+    # EOS bit exactly at a sentence end; all zeros once EOS was accepted; copies keep it
+    assert m.accept_text("1}") and m.is_accepting()
+    bits = _unpack_words(m.allowed_bitmask(), vocab.size)
+    assert np.array_equal(bits, m.allowed_mask()) and bits[0]
+    twin = m.copy()
+    assert m.accept_token(0)
+    assert not m.allowed_bitmask().any()
+    assert np.array_equal(_unpack_words(twin.allowed_bitmask(), vocab.size), bits)
+    m.rollback(1)
+    assert np.array_equal(_unpack_words(m.allowed_bitmask(), vocab.size), bits)
+
+
 def test_disk_cache_roundtrip_and_corruption(tmp_path) -> None:
     vocab = _vocab(JSON_TOKENS)
     first = compile_grammar(JSON_GRAMMAR, vocab, cache_dir=tmp_path)

@@ -3,7 +3,7 @@ stop being viable.
 
 For every corpus document (and JSON instances from the JSON-Schema-Test-Suite, serialised
 with ``json.dumps``) under several packaged tokenizers: each token is in the mask before it
-is accepted, ``is_accepting()`` (and EOS in the mask) agrees with the independent oracle's
+is accepted, the int32 bitmask says what the bool mask says, ``is_accepting()`` (and EOS in the mask) agrees with the independent oracle's
 ``is_sentence`` after every token, and EOS ends the document. For invalid documents the
 matcher accepts exactly the tokens the oracle calls viable and rejects the first one that
 is not (or does not accept at the end). Seeded subsets within a byte budget keep the file
@@ -73,10 +73,17 @@ def _replay(compiled, oracle, vocab, ids: list[int], label: str) -> list[str]:
     problems = []
     m = matcher_module.GrammarMatcher(compiled)
     mask = torch.zeros(vocab.size, dtype=torch.bool)
+    bitmask = torch.full(((vocab.size + 31) // 32,), -1, dtype=torch.int32)
+    shifts = torch.arange(32, dtype=torch.int32)
     eos = sorted(vocab.eos_token_ids)
     prefix = b""
     for step, tid in enumerate(ids):
         m.fill_mask(mask)
+        m.fill_bitmask(bitmask)  # bit i % 32 of word i // 32, read back by shifts alone
+        bits = ((bitmask[:, None] >> shifts) & 1).bool().flatten()
+        if not torch.equal(bits[:vocab.size], mask) or bits[vocab.size:].any():
+            problems.append(f"{label} after {prefix[-50:]!r}: the bitmask differs from the "
+                            f"bool mask at {int((bits[:vocab.size] != mask).sum())} ids")
         sentence = oracle.is_sentence(prefix)
         if m.is_accepting() != sentence or bool(mask[eos].any()) != sentence:
             problems.append(f"{label} after {prefix[-50:]!r}: is_accepting={m.is_accepting()}"

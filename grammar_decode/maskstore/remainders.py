@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from grammar_decode.lru import LRU
+from grammar_decode.maskstore.bits import pack_ids
 from grammar_decode.maskstore.walk import split_point, walk_rows
 
 # (vocabulary, digest of the pairs) -> content: equal pairs recur as children of many outcomes
@@ -85,9 +86,7 @@ class Outcome:
         self.children = children
         self.packed: np.ndarray | None = None
         if len(valid) * 64 > size:
-            bits = np.zeros(size, dtype=bool)
-            bits[valid] = True
-            self.packed = np.packbits(bits)
+            self.packed = pack_ids(valid, size)
 
 
 def _walk(rs: RemainderSet, lexer: Any, vocab: Any) -> Outcome:

@@ -11,8 +11,8 @@ For a lexer state ``q`` each vocabulary token is one of:
   grouped by the emitted terminal set into a ``RemainderSet`` of (token, offset) pairs whose
   remaining bytes are judged in the next context (see ``remainders``);
 - invalid otherwise.
-Inside and d0 sets are packed bitsets over the vocabulary id space. Building is a vectorised
-walk plus sorting; there is no Python loop over tokens.
+Inside and d0 sets are packed bitsets over the vocabulary id space (``bits``). Building is a
+vectorised walk plus sorting; there is no Python loop over tokens.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from grammar_decode.maskstore.bits import pack_ids
 from grammar_decode.maskstore.remainders import RemainderSet
 from grammar_decode.maskstore.walk import split_point, walk_vocabulary
 
@@ -97,8 +98,8 @@ class ContextStore:
             for part in np.split(np.arange(len(cross)), bounds):
                 sel = cross[part]
                 groups.append((int(e[part[0]]), RemainderSet(ids[sel], pos[sel])))
-        return StateMasks(inside=_pack(ids[alive], size), d0=_pack(d0_ids, size),
-                          n_d0=len(d0_ids), backtrack=_pack(backtrack_ids, size),
+        return StateMasks(inside=pack_ids(ids[alive], size), d0=pack_ids(d0_ids, size),
+                          n_d0=len(d0_ids), backtrack=pack_ids(backtrack_ids, size),
                           successors=states[np.argsort(-counts, kind="stable")],
                           crossing=groups)
 
@@ -152,9 +153,3 @@ class ContextStore:
 def _state_bytes(masks: StateMasks) -> int:
     return masks.inside.nbytes + masks.d0.nbytes + sum(
         r.tokens.nbytes + r.offsets.nbytes for _, r in masks.crossing)
-
-
-def _pack(token_ids: np.ndarray, vocab_size: int) -> np.ndarray:
-    bits = np.zeros(vocab_size, dtype=bool)
-    bits[token_ids] = True
-    return np.packbits(bits)

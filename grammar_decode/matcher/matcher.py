@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from grammar_decode.maskstore.bits import bits_at, pack_ids, set_bits, unpack
 from grammar_decode.maskstore.remainders import RemainderSet
 from grammar_decode.matcher.earley import EarleySet, frame_of, scan_frame
 
@@ -92,9 +93,9 @@ def _accepting(compiled: CompiledGrammar, state: _State) -> bool:
 _NO_IDS = np.empty(0, np.int32)
 
 
-def _bits_at(packed: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Bool per id: its bit in the packed (big-endian) bitset ``packed``."""
-    return ((packed[ids >> 3] >> (7 - (ids & 7))) & 1).astype(bool)
+def bitmask_words(vocab_size: int) -> int:
+    """Int32 words of a token bitmask over ``vocab_size`` ids."""
+    return (vocab_size + 31) // 32
 
 
 class _TokenSet:
@@ -126,11 +127,11 @@ class _TokenSet:
         if other.packed is not None:
             self.add(other.packed & keep, _NO_IDS)
         for ids in other.ids:
-            self.ids.append(ids[_bits_at(keep, ids)])
+            self.ids.append(ids[bits_at(keep, ids)])
 
     def contains(self, ids: np.ndarray) -> np.ndarray:
         """Bool per id of ``ids``: whether it is in the set."""
-        hit = np.zeros(len(ids), dtype=bool) if self.packed is None else _bits_at(self.packed, ids)
+        hit = np.zeros(len(ids), dtype=bool) if self.packed is None else bits_at(self.packed, ids)
         if self.ids:  # sorted search: np.isin costs ~20 us of checks on small arrays
             found = np.sort(np.concatenate(self.ids))
             where = np.minimum(np.searchsorted(found, ids), len(found) - 1)
@@ -142,10 +143,8 @@ class _TokenSet:
         if len(self.ids) > 1 or (self.ids and len(self.ids[0]) * 64 > size):
             ids = np.concatenate(self.ids)
             if len(ids) * 64 > size:
-                bits = np.zeros(size, dtype=bool)
-                bits[ids] = True
                 self.ids = []
-                self.add(np.packbits(bits), ids)
+                self.add(pack_ids(ids, size), ids)
             else:
                 self.ids = [ids]
 
@@ -155,13 +154,20 @@ class _TokenSet:
         return packed + sum(ids.nbytes for ids in self.ids)
 
     def to_bool(self, size: int) -> np.ndarray:
-        if self.packed is None:
-            out = np.zeros(size, dtype=bool)
-        else:
-            out = np.unpackbits(self.packed, count=size).view(bool)
+        out = np.zeros(size, dtype=bool) if self.packed is None else unpack(self.packed, size)
         for ids in self.ids:
             out[ids] = True
         return out
+
+    def write_packed(self, out: np.ndarray) -> None:
+        """Write the set into the zero-padded packed bitset ``out`` (uint8, >= the packed size)."""
+        if self.packed is None:
+            out[:] = 0
+        else:
+            out[:len(self.packed)] = self.packed
+            out[len(self.packed):] = 0
+        for ids in self.ids:
+            set_bits(out, ids)
 
 
 def _mask(compiled: CompiledGrammar, state: _State) -> _TokenSet:
@@ -407,7 +413,7 @@ class GrammarMatcher:
         self._back: tuple[int, bytes] | None = None
         self._terminated = False
         self._history: list[tuple[EarleySet, ContextLexer, int, tuple | None, bool]] = []
-        self._cached_mask: np.ndarray | None = None
+        self._forget_masks()
 
     # -- state -----------------------------------------------------------------------------
     def _state(self) -> _State:
@@ -435,6 +441,44 @@ class GrammarMatcher:
                 mask[list(self.compiled.eos_token_ids)] = True
         self._cached_mask = mask
         return mask
+
+    def allowed_bitmask(self) -> np.ndarray:
+        """The allowed set as an int32 array of ``ceil(vocab_size / 32)`` words, token ``i``
+        allowed iff bit ``i % 32`` of word ``i // 32`` is set (the layout of XGrammar's and
+        llguidance's token bitmasks). Built from the packed precomputed sets without
+        unpacking them, so it is cheaper than ``allowed_mask`` at large vocabularies."""
+        if self._cached_bits is not None:
+            return self._cached_bits
+        size = self.compiled.vocab_size
+        packed = np.zeros(bitmask_words(size) * 4, dtype=np.uint8)
+        if not self._terminated:
+            _mask(self.compiled, self._state()).write_packed(packed)
+            if self.is_accepting():
+                set_bits(packed, np.fromiter(self.compiled.eos_token_ids, np.int64))
+        self._cached_bits = packed.view("<i4")
+        return self._cached_bits
+
+    def fill_bitmask(self, bitmask: torch.Tensor | np.ndarray, index: int = 0
+                     ) -> torch.Tensor | np.ndarray:
+        """Write ``allowed_bitmask()`` into row ``index`` of an int32 bitmask (a torch tensor
+        or numpy array of shape ``(batch, words)``, or 1-D); words past the vocabulary get 0."""
+        words = self.allowed_bitmask()
+        row = bitmask[index] if bitmask.ndim == 2 else bitmask
+        if row.ndim != 1 or str(row.dtype) not in ("int32", "torch.int32"):
+            raise ValueError(f"expected an int32 bitmask of shape (batch, words) or (words,), "
+                             f"got {row.dtype} of shape {tuple(bitmask.shape)}")
+        n = min(len(words), row.shape[0])
+        if not isinstance(row, np.ndarray):
+            if row.device.type != "cpu" or not row.is_contiguous():
+                import torch
+
+                row[:n] = torch.from_numpy(words[:n].astype(np.int32)).to(row.device)
+                row[n:] = 0
+                return bitmask
+            row = row.numpy()  # shares the tensor's memory; a numpy copy is cheaper
+        row[:n] = words[:n]
+        row[n:] = 0
+        return bitmask
 
     def allowed_token_ids(self) -> list[int]:
         """Ids of every token that may come next."""
@@ -491,9 +535,14 @@ class GrammarMatcher:
         """Advance by UTF-8 text."""
         return self.accept_bytes(text.encode("utf-8"))
 
+    def _forget_masks(self) -> None:
+        """Drop the masks computed for the current state (it changed)."""
+        self._cached_mask: np.ndarray | None = None
+        self._cached_bits: np.ndarray | None = None
+
     def _push_history(self) -> None:
         self._history.append((self._set, self._ctx, self._q, self._back, self._terminated))
-        self._cached_mask = None
+        self._forget_masks()
 
     def rollback(self, n_tokens: int = 1) -> None:
         """Undo the last ``n_tokens`` accepted tokens (or byte strings)."""
@@ -503,7 +552,7 @@ class GrammarMatcher:
             return
         self._set, self._ctx, self._q, self._back, self._terminated = self._history[-n_tokens]
         del self._history[-n_tokens:]
-        self._cached_mask = None
+        self._forget_masks()
 
     def copy(self) -> GrammarMatcher:
         """An independent matcher in the same state."""
@@ -514,6 +563,7 @@ class GrammarMatcher:
         other._terminated = self._terminated
         other._history = list(self._history)
         other._cached_mask = self._cached_mask
+        other._cached_bits = self._cached_bits
         return other
 
     @property

@@ -1,0 +1,32 @@
+"""Packed token bitsets: bit ``i & 7`` of byte ``i >> 3`` is token ``i`` (little-endian bit order).
+
+With this order the bytes of a bitset, read as little-endian int32 words, are exactly the
+token bitmask of XGrammar and llguidance (bit ``i % 32`` of word ``i // 32``), so a matcher can
+hand its precomputed sets to a bitmask consumer without unpacking them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def pack_ids(token_ids: np.ndarray, size: int) -> np.ndarray:
+    """The packed bitset of ``ceil(size / 8)`` bytes holding ``token_ids``."""
+    bits = np.zeros(size, dtype=bool)
+    bits[token_ids] = True
+    return np.packbits(bits, bitorder="little")
+
+
+def unpack(packed: np.ndarray, size: int) -> np.ndarray:
+    """Bool array of ``size`` entries: the bitset ``packed`` unpacked."""
+    return np.unpackbits(packed, count=size, bitorder="little").view(bool)
+
+
+def bits_at(packed: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Bool per id of ``ids``: its bit in ``packed``."""
+    return ((packed[ids >> 3] >> (ids & 7)) & 1).astype(bool)
+
+
+def set_bits(packed: np.ndarray, ids: np.ndarray) -> None:
+    """Set the bits of ``ids`` in ``packed`` in place (ids may repeat)."""
+    np.bitwise_or.at(packed, ids >> 3, np.left_shift(1, ids & 7).astype(np.uint8))
