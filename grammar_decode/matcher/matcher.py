@@ -139,8 +139,12 @@ class _TokenSet:
         return hit
 
     def compact(self, size: int) -> None:
-        """Merge the id arrays into one (or into the bitset when they are many)."""
-        if len(self.ids) > 1 or (self.ids and len(self.ids[0]) * 64 > size):
+        """Merge the id arrays into one, or into the bitset when there is one or they are
+        many (then reading the set is a copy of the bitset)."""
+        if self.packed is not None and self.ids:
+            set_bits(self.packed, np.concatenate(self.ids))
+            self.ids = []
+        elif len(self.ids) > 1 or (self.ids and len(self.ids[0]) * 64 > size):
             ids = np.concatenate(self.ids)
             if len(ids) * 64 > size:
                 self.ids = []
@@ -454,7 +458,8 @@ class GrammarMatcher:
         if not self._terminated:
             _mask(self.compiled, self._state()).write_packed(packed)
             if self.is_accepting():
-                set_bits(packed, np.fromiter(self.compiled.eos_token_ids, np.int64))
+                for i in self.compiled.eos_token_ids:
+                    packed[i >> 3] |= 1 << (i & 7)
         self._cached_bits = packed.view("<i4")
         return self._cached_bits
 
