@@ -64,8 +64,8 @@ def test_nullable_completion_chains_match_lark() -> None:
 
 def test_sets_are_interned_while_alive_and_record_their_inherited_items() -> None:
     """Equal futures give one set object; a set's ``inherited`` items are exactly its
-    waiting items from earlier origins (its frame's: the same with ``BOTTOM``); dropped
-    sets leave the intern table."""
+    kernel (its frame's: the same with ``BOTTOM``), grouped by awaited symbol, and its
+    predicted items have no origin; dropped sets leave the intern table."""
     import gc
 
     from grammar_decode.matcher.earley import BOTTOM, frame_of
@@ -83,9 +83,10 @@ def test_sets_are_interned_while_alive_and_record_their_inherited_items() -> Non
     assert len(g.interned) > before
     for s in sets + [frame_of(g, s) for s in sets]:
         inherited = {item for group in s.inherited.values() for item in group}
-        waiting = {item for group in s.waiting.values() for item in group
-                   if item[1] is not None}
-        assert inherited == waiting == set(s.kernel)
+        own = {item for group in s.part.own.values() for item in group}
+        assert inherited == set(s.kernel) and all(o is None for _, o in own)
+        assert {g.dr_next[dr] for dr, _ in inherited} == set(s.inherited)
+        assert s.waiting_rules() == {dr for dr, _ in own | inherited}
         if frame_of(g, s) is s and s.kernel:
             assert {o for _, o in s.kernel} == {BOTTOM}
     del a, b, sets, s

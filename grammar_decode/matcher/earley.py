@@ -205,26 +205,30 @@ class Part:
 
 
 class EarleySet:
-    """Items waiting at one lexeme position, indexed by the symbol they await, and the
-    terminals they await. Canonical (compare with ``is``) and never changed once built;
+    """Items waiting at one lexeme position: its predicted part (shared) and its items from
+    earlier origins, each indexed by the symbol they await, and the terminals they await. Canonical (compare with ``is``) and never changed once built;
     ``context`` is where the compiler caches the set's lexer context."""
 
-    __slots__ = ("waiting", "accepting", "expected_terminals", "context", "frame", "part",
-                 "kernel", "inherited", "__weakref__")
+    __slots__ = ("accepting", "expected_terminals", "context", "frame", "part", "kernel",
+                 "inherited", "__weakref__")
 
-    def __init__(self, waiting: dict[int, tuple[Item, ...]], accepting: bool,
-                 expected_terminals: frozenset[int]) -> None:
-        self.waiting = waiting
+    def __init__(self, accepting: bool, expected_terminals: frozenset[int]) -> None:
         self.accepting = accepting
         self.expected_terminals = expected_terminals
         self.context: tuple | None = None
         self.frame: EarleySet | None = None
         self.part: Part | None = None  # its predicted items (None only for BOTTOM)
         self.kernel: frozenset[Item] = frozenset()  # its items with an earlier origin
-        self.inherited: dict[int, tuple[Item, ...]] = {}  # the same, by awaited symbol
+        self.inherited: dict[int, list[Item]] = {}  # the same, by awaited symbol (never changed)
+
+    def waiting_rules(self) -> frozenset[int]:
+        """The dotted rules of every waiting item (its predicted ones and its kernel's)."""
+        own = () if self.part is None else self.part.own.values()
+        return frozenset([dr for group in own for dr, _ in group]
+                         + [dr for dr, _ in self.kernel])
 
 
-BOTTOM = EarleySet({}, False, frozenset())  # the unknown sets below a frame (see frame_of)
+BOTTOM = EarleySet(False, frozenset())  # the unknown sets below a frame (see frame_of)
 
 
 def initial_set(g: EarleyGrammar) -> EarleySet:
@@ -241,10 +245,13 @@ def scan_frame(g: EarleyGrammar, last: EarleySet, terminals: frozenset[int]
                ) -> tuple[EarleySet | None, bool]:
     """``scan``, also telling whether an item with origin ``BOTTOM`` completed (a pop: then
     the set misses what the real origin would add, and is only a lower bound)."""
+    if last.part is None:  # BOTTOM
+        return None, False
+    own, inherited = last.part.own, last.inherited
     seeds: list[Item] = []
     for t in terminals:
-        for dr, origin in last.waiting.get(-(t + 1), ()):
-            seeds.append((dr + 1, last if origin is None else origin))
+        seeds.extend([(dr + 1, last) for dr, _ in own.get(-(t + 1), ())])
+        seeds.extend([(dr + 1, origin) for dr, origin in inherited.get(-(t + 1), ())])
     if not seeds:
         return None, False
     return _closure(g, seeds)
@@ -328,15 +335,11 @@ def _new_set(g: EarleyGrammar, key: tuple, part: Part, accepting: bool, kernel: 
     """Build and intern the set of predicted part ``part`` and the (distinct) items from
     earlier origins ``kernel``, indexed by awaited symbol."""
     dr_next = g.dr_next
-    groups: dict[int, list[Item]] = {}
+    inherited: dict[int, list[Item]] = {}
     for item in kernel:
-        groups.setdefault(dr_next[item[0]], []).append(item)
-    inherited = {sym: tuple(group) for sym, group in groups.items()}
-    merged = dict(part.own)
-    for sym, group in inherited.items():
-        merged[sym] = part.own.get(sym, ()) + group
+        inherited.setdefault(dr_next[item[0]], []).append(item)
     expected = part.terminals.union(-sym - 1 for sym in inherited if sym < 0)
-    found = EarleySet(merged, accepting, expected)
+    found = EarleySet(accepting, expected)
     found.part = part
     found.kernel = kernel_set
     found.inherited = inherited

@@ -595,7 +595,7 @@ def explore_contexts(compiled: CompiledGrammar, max_contexts: int = 256,
     while (frontier and len(contexts) < max_contexts and len(cores) < 16 * max_contexts
            and time.perf_counter() < deadline):
         s = frontier.popleft()
-        core = frozenset(dr for group in s.waiting.values() for dr, _ in group)
+        core = s.waiting_rules()
         if core in cores:
             continue
         cores.add(core)
