@@ -84,11 +84,13 @@ def test_sets_are_interned_while_alive_and_record_their_inherited_items() -> Non
     for s in sets + [frame_of(g, s) for s in sets]:
         inherited = {item for group in s.inherited.values() for item in group}
         own = {item for group in s.part.own.values() for item in group}
-        assert inherited == set(s.kernel) and all(o is None for _, o in own)
-        assert {g.dr_next[dr] for dr, _ in inherited} == set(s.inherited)
-        assert s.waiting_rules() == {dr for dr, _ in own | inherited}
+        assert inherited == set(s.kernel) and all(g.item_origin(i) is None for i in own)
+        assert {g.dr_next[g.item_rule(i)] for i in inherited} == set(s.inherited)
+        assert s.waiting_rules(g) == {g.item_rule(i) for i in own | inherited}
+        origins = {g.item_origin(i) for i in inherited}
+        assert set(s.origins) == origins - {BOTTOM} and s not in origins
         if frame_of(g, s) is s and s.kernel:
-            assert {o for _, o in s.kernel} == {BOTTOM}
+            assert origins == {BOTTOM}
     del a, b, sets, s
     compiled.clear_parse_caches()
     gc.collect()

@@ -595,7 +595,7 @@ def explore_contexts(compiled: CompiledGrammar, max_contexts: int = 256,
     while (frontier and len(contexts) < max_contexts and len(cores) < 16 * max_contexts
            and time.perf_counter() < deadline):
         s = frontier.popleft()
-        core = s.waiting_rules()
+        core = s.waiting_rules(compiled.earley)
         if core in cores:
             continue
         cores.add(core)
