@@ -4,12 +4,12 @@ Each lexeme the lexer completes is a *set* of terminals (several terminals may m
 lexeme); scanning advances every item waiting on any of them.
 
 Earley sets are immutable and canonical. An item's origin is the ``EarleySet`` it started in
-rather than a chart position, and a set's future (its scans, its lexer
-context, whether it accepts) depends only on its *waiting* items and its accepting flag:
-completed items were fully used when the set was closed. Sets are interned per grammar by
-exactly that content, so parses that reach the same future share one object, whatever their
-position or history, and everything cached per set (scans, contexts, masks) is shared too.
-A parse is just its last set; copying or rolling back one is keeping a reference.
+rather than a chart position, and a set's future (its scans, its lexer context, whether it
+accepts) depends only on its *waiting* items and its accepting flag: completed items were
+fully used when the set was closed. Sets are interned per grammar by exactly that content,
+so parses that reach the same future share one object, whatever their position or history,
+and everything cached per set (scans, contexts, masks) is shared too. A parse is just its
+last set; copying or rolling back one is keeping a reference.
 
 *Frames.* ``frame_of(s)`` is ``s`` with every earlier origin replaced by ``BOTTOM`` (an empty
 set standing for whatever lies below): it expects the same terminals, and scanning from it
@@ -21,8 +21,9 @@ on a frame before any pop (the matcher's multi-lexeme token walks) is shared bet
 *Items are ints*: ``(origin uid << shift) | dotted rule``, uid 0 meaning "this set" (the
 predicted items every set shares) and 1 ``BOTTOM``. Advancing an item is adding 1. A set keeps
 the sets its items start in alive (``origins``); the grammar finds them by uid through weak
-references. Ints instead of (rule, set) tuples make the closure cheaper and leave the cyclic
-GC far fewer objects to traverse (a set used to bring ~45 tracked objects, mostly items).
+references. Ints instead of (rule, set) tuples leave the cyclic GC fewer objects to traverse
+(after a cold pass of the SQL corpus 30k tracked objects instead of 66k, Go 82k instead of
+131k; a third fewer collections) and made SQL steps ~12% cheaper.
 
 The intern table holds sets weakly, so it is as large as the number of live sets (held by
 matchers and by the bounded caches of the matcher module); a set built again after it was
