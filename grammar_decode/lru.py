@@ -14,7 +14,10 @@ class LRU:
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.total = 0
-        self._data: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        # values and costs apart: a (value, cost) pair per entry would be one more object
+        # for the cyclic GC to traverse
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._costs: dict[Hashable, int] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -23,7 +26,7 @@ class LRU:
     def get(self, key: Hashable, default: Any = None) -> Any:
         """The value stored for ``key`` (now most recently used), else ``default``."""
         try:
-            value = self._data[key][0]
+            value = self._data[key]
             self._data.move_to_end(key)
         except KeyError:
             return default
@@ -32,15 +35,18 @@ class LRU:
     def put(self, key: Hashable, value: Any, cost: int = 1) -> None:
         """Store ``value``, then forget the oldest entries while over budget."""
         with self._lock:
-            old = self._data.pop(key, None)
+            old = self._costs.pop(key, None)
             if old is not None:
-                self.total -= old[1]
-            self._data[key] = (value, cost)
+                del self._data[key]
+                self.total -= old
+            self._data[key] = value
+            self._costs[key] = cost
             self.total += cost
             while self.total > self.budget and self._data:
-                self.total -= self._data.popitem(last=False)[1][1]
+                self.total -= self._costs.pop(self._data.popitem(last=False)[0])
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self._costs.clear()
             self.total = 0

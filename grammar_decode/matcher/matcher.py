@@ -100,13 +100,14 @@ def bitmask_words(vocab_size: int) -> int:
 
 class _TokenSet:
     """A token set under construction: a packed bitset part plus small id arrays, so that
-    unions of large precomputed sets are byte-wise ORs and small ones cost their size."""
+    unions of large precomputed sets are byte-wise ORs and small ones cost their size. The id
+    arrays are a tuple: the cyclic GC stops tracking a tuple of arrays (memos hold thousands)."""
 
     __slots__ = ("packed", "ids")
 
     def __init__(self, packed: np.ndarray | None) -> None:
         self.packed = None if packed is None else packed.copy()  # None: no packed part yet
-        self.ids: list[np.ndarray] = []
+        self.ids: tuple[np.ndarray, ...] = ()
 
     def add(self, packed: np.ndarray | None, ids: np.ndarray) -> None:
         if packed is not None:
@@ -115,19 +116,19 @@ class _TokenSet:
             else:
                 np.bitwise_or(self.packed, packed, out=self.packed)
         elif len(ids):
-            self.ids.append(ids)
+            self.ids += (ids,)
 
     def add_set(self, other: _TokenSet) -> None:
         """Add every token of ``other``."""
         self.add(other.packed, _NO_IDS)
-        self.ids.extend(other.ids)
+        self.ids += other.ids
 
     def add_filtered(self, other: _TokenSet, keep: np.ndarray) -> None:
         """Add ``other`` restricted to the packed set ``keep``."""
         if other.packed is not None:
             self.add(other.packed & keep, _NO_IDS)
-        for ids in other.ids:
-            self.ids.append(ids[bits_at(keep, ids)])
+        if other.ids:
+            self.ids += tuple([ids[bits_at(keep, ids)] for ids in other.ids])
 
     def contains(self, ids: np.ndarray) -> np.ndarray:
         """Bool per id of ``ids``: whether it is in the set."""
@@ -143,14 +144,14 @@ class _TokenSet:
         many (then reading the set is a copy of the bitset)."""
         if self.packed is not None and self.ids:
             set_bits(self.packed, np.concatenate(self.ids))
-            self.ids = []
+            self.ids = ()
         elif len(self.ids) > 1 or (self.ids and len(self.ids[0]) * 64 > size):
             ids = np.concatenate(self.ids)
             if len(ids) * 64 > size:
-                self.ids = []
+                self.ids = ()
                 self.add(pack_ids(ids, size), ids)
             else:
-                self.ids = [ids]
+                self.ids = (ids,)
 
     @property
     def nbytes(self) -> int:
