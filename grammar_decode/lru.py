@@ -32,6 +32,11 @@ class LRU:
             return default
         return value
 
+    def values(self) -> list[Any]:
+        """The values stored, least recently used first (a snapshot)."""
+        with self._lock:
+            return list(self._data.values())
+
     def put(self, key: Hashable, value: Any, cost: int = 1) -> None:
         """Store ``value``, then forget the oldest entries while over budget."""
         with self._lock:

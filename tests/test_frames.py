@@ -58,7 +58,7 @@ def test_frame_masks_equal_bytewise_verdicts(packaged_tokenizer, tmp_path, token
             if tid in compiled.eos_token_ids:
                 continue
             assert bool(mask[tid]) == m.copy().accept_token(tid), (prefix, vocab.token_bytes[tid])
-        pops += sum(len(j.pops) for j, _ in compiled.frame_memo._data.values())
+        pops += sum(len(j.pops) for j in compiled.frame_memo.values())
     assert pops, "no branch popped out of a frame: the exact redo was not exercised"
 
 

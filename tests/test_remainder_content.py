@@ -86,5 +86,5 @@ def test_equal_remainders_share_judgments_without_changing_masks(
         a, b = (matcher_module.GrammarMatcher(c) for c in (shared, plain))
         assert a.accept_text(prefix) and b.accept_text(prefix)
         assert np.array_equal(a.allowed_mask(), b.allowed_mask()), prefix
-        reused += sum(v.viable is not None for v, _ in shared.verdicts._data.values())
+        reused += sum(v.viable is not None for v in shared.verdicts.values())
     assert reused, "no judgment was read for another remainder set with the same strings"
