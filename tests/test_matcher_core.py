@@ -202,6 +202,10 @@ def test_fill_bitmask_layout_rows_and_states() -> None:
     assert np.array_equal(_unpack_words(twin.allowed_bitmask(), vocab.size), bits)
     m.rollback(1)
     assert np.array_equal(_unpack_words(m.allowed_bitmask(), vocab.size), bits)
+    with pytest.raises(ValueError):  # cached and shared with copies: read-only
+        m.allowed_bitmask()[0] = 0
+    with pytest.raises(ValueError):
+        m.allowed_mask()[0] = False
 
 
 def test_disk_cache_roundtrip_and_corruption(tmp_path) -> None:

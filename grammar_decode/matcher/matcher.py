@@ -434,7 +434,8 @@ class GrammarMatcher:
 
     # -- masks -----------------------------------------------------------------------------
     def allowed_mask(self) -> np.ndarray:
-        """Bool numpy array over the vocabulary ids (EOS ids included when accepting)."""
+        """Bool numpy array over the vocabulary ids (EOS ids included when accepting);
+        read-only: the array is cached until the state changes."""
         if self._cached_mask is not None:
             return self._cached_mask
         size = self.compiled.vocab_size
@@ -444,6 +445,7 @@ class GrammarMatcher:
             mask = _mask(self.compiled, self._state()).to_bool(size)
             if self.is_accepting():
                 mask[list(self.compiled.eos_token_ids)] = True
+        mask.flags.writeable = False  # shared with copies of this matcher
         self._cached_mask = mask
         return mask
 
@@ -451,7 +453,8 @@ class GrammarMatcher:
         """The allowed set as an int32 array of ``ceil(vocab_size / 32)`` words, token ``i``
         allowed iff bit ``i % 32`` of word ``i // 32`` is set (the layout of XGrammar's and
         llguidance's token bitmasks). Built from the packed precomputed sets without
-        unpacking them, so it is cheaper than ``allowed_mask`` at large vocabularies."""
+        unpacking them, so it is cheaper than ``allowed_mask`` at large vocabularies.
+        Read-only: the array is cached until the state changes."""
         if self._cached_bits is not None:
             return self._cached_bits
         size = self.compiled.vocab_size
@@ -462,6 +465,7 @@ class GrammarMatcher:
                 for i in self.compiled.eos_token_ids:
                     packed[i >> 3] |= 1 << (i & 7)
         self._cached_bits = packed.view("<i4")
+        self._cached_bits.flags.writeable = False  # shared with copies of this matcher
         return self._cached_bits
 
     def fill_bitmask(self, bitmask: torch.Tensor | np.ndarray, index: int = 0
@@ -501,7 +505,7 @@ class GrammarMatcher:
             rows[:, :n] = allowed[:n]  # a numpy copy is ~4x cheaper than a torch one here
             rows[:, n:] = False
             return mask
-        mask[..., :n] = torch.from_numpy(allowed[:n]).to(mask.device)
+        mask[..., :n] = torch.tensor(allowed[:n], device=mask.device)  # copies: read-only
         mask[..., n:] = False
         return mask
 
