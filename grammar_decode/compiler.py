@@ -33,7 +33,7 @@ _STORE_MEMORY_LIMIT = 512  # stores are ~0.1-5 MB each at 151k tokens
 _STORE_MEMORY_BYTES = 1 << 30  # and at most this much of them (they grow as states are built)
 _STORE_LOCK = threading.Lock()
 _DIRTY: weakref.WeakSet[ContextStore] = weakref.WeakSet()
-STORE_FORMAT = 3  # part of every store's cache key: bump when ContextStore's content changes
+STORE_FORMAT = 4  # part of every store's cache key: bump when ContextStore's content changes
 # Per grammar: token sets of matcher states already seen (~19 KB each at 151k tokens).
 MASK_MEMO_BYTES = 32 << 20
 FRAME_MEMO_BYTES = 16 << 20

@@ -101,7 +101,8 @@ def _ours(grammar: str, tokenizer_name: str, cache: str, max_tokens: int, replay
     import torch
 
     from grammar_decode.compiler import compile_grammar
-    from grammar_decode.matcher.matcher import GrammarMatcher, bitmask_words
+    from grammar_decode.maskstore.bits import bitmask_words
+    from grammar_decode.matcher.matcher import GrammarMatcher
     from grammar_decode.vocab.packaged import load_tokenizer
 
     torch.set_num_threads(1)

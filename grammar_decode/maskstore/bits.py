@@ -1,8 +1,8 @@
 """Packed token bitsets: bit ``i & 7`` of byte ``i >> 3`` is token ``i`` (little-endian bit order).
 
-With this order the bytes of a bitset, read as little-endian int32 words, are exactly the
-token bitmask of XGrammar and llguidance (bit ``i % 32`` of word ``i // 32``), so a matcher can
-hand its precomputed sets to a bitmask consumer without unpacking them.
+With this order, and padded to whole 32-bit words, the bytes of a bitset read as little-endian
+int32 words are exactly the token bitmask of XGrammar and llguidance (bit ``i % 32`` of word
+``i // 32``), so a matcher hands its precomputed sets to a bitmask consumer as they are.
 """
 
 from __future__ import annotations
@@ -10,9 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 
+def bitmask_words(size: int) -> int:
+    """Int32 words of a token bitmask over ``size`` ids."""
+    return (size + 31) // 32
+
+
 def pack_ids(token_ids: np.ndarray, size: int) -> np.ndarray:
-    """The packed bitset of ``ceil(size / 8)`` bytes holding ``token_ids``."""
-    bits = np.zeros(size, dtype=bool)
+    """The packed bitset holding ``token_ids``: ``4 * bitmask_words(size)`` bytes."""
+    bits = np.zeros(32 * bitmask_words(size), dtype=bool)
     bits[token_ids] = True
     return np.packbits(bits, bitorder="little")
 

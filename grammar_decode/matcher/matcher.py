@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from grammar_decode.maskstore.bits import bits_at, pack_ids, set_bits, unpack
+from grammar_decode.maskstore.bits import bitmask_words, bits_at, pack_ids, set_bits, unpack
 from grammar_decode.maskstore.remainders import RemainderSet
 from grammar_decode.matcher.earley import EarleySet, frame_of, scan_frame
 
@@ -91,11 +91,6 @@ def _accepting(compiled: CompiledGrammar, state: _State) -> bool:
 
 
 _NO_IDS = np.empty(0, np.int32)
-
-
-def bitmask_words(vocab_size: int) -> int:
-    """Int32 words of a token bitmask over ``vocab_size`` ids."""
-    return (vocab_size + 31) // 32
 
 
 class _TokenSet:
@@ -452,20 +447,25 @@ class GrammarMatcher:
     def allowed_bitmask(self) -> np.ndarray:
         """The allowed set as an int32 array of ``ceil(vocab_size / 32)`` words, token ``i``
         allowed iff bit ``i % 32`` of word ``i // 32`` is set (the layout of XGrammar's and
-        llguidance's token bitmasks). Built from the packed precomputed sets without
-        unpacking them, so it is cheaper than ``allowed_mask`` at large vocabularies.
+        llguidance's token bitmasks). The precomputed sets are packed that way, so this is
+        usually the memoised bitset itself; cheaper than ``allowed_mask`` at large vocabularies.
         Read-only: the array is cached until the state changes."""
         if self._cached_bits is not None:
             return self._cached_bits
-        size = self.compiled.vocab_size
-        packed = np.zeros(bitmask_words(size) * 4, dtype=np.uint8)
-        if not self._terminated:
-            _mask(self.compiled, self._state()).write_packed(packed)
-            if self.is_accepting():
+        tokens = None if self._terminated else _mask(self.compiled, self._state())
+        accepting = tokens is not None and self.is_accepting()
+        if tokens is not None and tokens.packed is not None and not tokens.ids and not accepting:
+            words = tokens.packed.view("<i4")  # the memoised bitset itself, word-padded
+        else:
+            packed = np.zeros(bitmask_words(self.compiled.vocab_size) * 4, dtype=np.uint8)
+            if tokens is not None:
+                tokens.write_packed(packed)
+            if accepting:
                 for i in self.compiled.eos_token_ids:
                     packed[i >> 3] |= 1 << (i & 7)
-        self._cached_bits = packed.view("<i4")
-        self._cached_bits.flags.writeable = False  # shared with copies of this matcher
+            words = packed.view("<i4")
+        words.flags.writeable = False  # shared with copies of this matcher (and the memo)
+        self._cached_bits = words
         return self._cached_bits
 
     def fill_bitmask(self, bitmask: torch.Tensor | np.ndarray, index: int = 0
