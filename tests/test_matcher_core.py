@@ -192,6 +192,14 @@ def test_fill_bitmask_layout_rows_and_states() -> None:
     assert np.array_equal(_unpack_words(strided[:, 0].numpy(), vocab.size), expected)
     with pytest.raises(ValueError, match="int32"):
         m.fill_bitmask(torch.zeros(words, dtype=torch.int64))
+    # the numpy view kept for a tensor follows the tensor, the row and the storage
+    m.fill_bitmask(batch, 2)
+    assert np.array_equal(_unpack_words(batch[2].numpy(), vocab.size), expected)
+    fresh = torch.full((5, words + 2), -1, dtype=torch.int32)
+    batch.set_(fresh)  # the same tensor object on other memory
+    m.fill_bitmask(batch, 2)
+    assert np.array_equal(_unpack_words(fresh[2].numpy(), vocab.size), expected)
+    assert (fresh[1] == -1).all() and (fresh[3] == -1).all()
     # EOS bit exactly at a sentence end; all zeros once EOS was accepted; copies keep it
     assert m.accept_text("1}") and m.is_accepting()
     bits = _unpack_words(m.allowed_bitmask(), vocab.size)

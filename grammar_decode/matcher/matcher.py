@@ -93,6 +93,18 @@ def _accepting(compiled: CompiledGrammar, state: _State) -> bool:
 _NO_IDS = np.empty(0, np.int32)
 
 
+def _bitmask_row(bitmask: torch.Tensor | np.ndarray, index: int) -> torch.Tensor | np.ndarray:
+    """Row ``index`` of an int32 bitmask of shape (batch, words) or (words,): a numpy array
+    (sharing a CPU tensor's memory), or the torch row itself when that cannot be shared."""
+    row = bitmask[index] if bitmask.ndim == 2 else bitmask
+    if row.ndim != 1 or str(row.dtype) not in ("int32", "torch.int32"):
+        raise ValueError(f"expected an int32 bitmask of shape (batch, words) or (words,), "
+                         f"got {row.dtype} of shape {tuple(bitmask.shape)}")
+    if isinstance(row, np.ndarray) or row.device.type != "cpu" or not row.is_contiguous():
+        return row
+    return row.numpy()
+
+
 class _TokenSet:
     """A token set under construction: a packed bitset part plus small id arrays, so that
     unions of large precomputed sets are byte-wise ORs and small ones cost their size. The id
@@ -471,21 +483,27 @@ class GrammarMatcher:
     def fill_bitmask(self, bitmask: torch.Tensor | np.ndarray, index: int = 0
                      ) -> torch.Tensor | np.ndarray:
         """Write ``allowed_bitmask()`` into row ``index`` of an int32 bitmask (a torch tensor
-        or numpy array of shape ``(batch, words)``, or 1-D); words past the vocabulary get 0."""
+        or numpy array of shape ``(batch, words)``, or 1-D); words past the vocabulary get 0.
+        For a CPU tensor the numpy view of its row is kept while the tensor, its data pointer
+        and shape stay the same (making the view costs twice the copy)."""
         words = self.allowed_bitmask()
-        row = bitmask[index] if bitmask.ndim == 2 else bitmask
-        if row.ndim != 1 or str(row.dtype) not in ("int32", "torch.int32"):
-            raise ValueError(f"expected an int32 bitmask of shape (batch, words) or (words,), "
-                             f"got {row.dtype} of shape {tuple(bitmask.shape)}")
-        n = min(len(words), row.shape[0])
-        if not isinstance(row, np.ndarray):
-            if row.device.type != "cpu" or not row.is_contiguous():
-                import torch
+        if isinstance(bitmask, np.ndarray):
+            row = _bitmask_row(bitmask, index)
+        else:
+            where = (bitmask.data_ptr(), bitmask.shape)
+            kept = self._target
+            if kept is None or kept[0] is not bitmask or kept[1] != index or kept[2] != where:
+                row = _bitmask_row(bitmask, index)
+                if not isinstance(row, np.ndarray):  # on another device, or strided
+                    import torch
 
-                row[:n] = torch.from_numpy(words[:n].astype(np.int32)).to(row.device)
-                row[n:] = 0
-                return bitmask
-            row = row.numpy()  # shares the tensor's memory; a numpy copy is cheaper
+                    n = min(len(words), row.shape[0])
+                    row[:n] = torch.from_numpy(words[:n].astype(np.int32)).to(row.device)
+                    row[n:] = 0
+                    return bitmask
+                kept = self._target = (bitmask, index, where, row)
+            row = kept[3]
+        n = min(len(words), len(row))
         row[:n] = words[:n]
         row[n:] = 0
         return bitmask
@@ -544,6 +562,8 @@ class GrammarMatcher:
     def accept_text(self, text: str) -> bool:
         """Advance by UTF-8 text."""
         return self.accept_bytes(text.encode("utf-8"))
+
+    _target: tuple | None = None  # fill_bitmask's (tensor, index, (data pointer, shape), row)
 
     def _forget_masks(self) -> None:
         """Drop the masks computed for the current state (it changed)."""
