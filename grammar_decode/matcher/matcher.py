@@ -412,6 +412,8 @@ def _emit_set(compiled: CompiledGrammar, s: EarleySet, ctx: ContextLexer,
 class GrammarMatcher:
     """Tracks one sequence: which tokens may come next, accepting tokens, rolling back."""
 
+    _target: tuple | None = None  # fill_bitmask's (tensor, index, (data pointer, shape), row)
+
     def __init__(self, compiled: CompiledGrammar) -> None:
         self.compiled = compiled
         self.reset()
@@ -562,8 +564,6 @@ class GrammarMatcher:
     def accept_text(self, text: str) -> bool:
         """Advance by UTF-8 text."""
         return self.accept_bytes(text.encode("utf-8"))
-
-    _target: tuple | None = None  # fill_bitmask's (tensor, index, (data pointer, shape), row)
 
     def _forget_masks(self) -> None:
         """Drop the masks computed for the current state (it changed)."""
