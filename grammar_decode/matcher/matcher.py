@@ -165,21 +165,13 @@ class _TokenSet:
         packed = 0 if self.packed is None else self.packed.nbytes
         return packed + sum(ids.nbytes for ids in self.ids)
 
-    def to_bool(self, size: int) -> np.ndarray:
-        out = np.zeros(size, dtype=bool) if self.packed is None else unpack(self.packed, size)
-        for ids in self.ids:
-            out[ids] = True
-        return out
-
-    def write_packed(self, out: np.ndarray) -> None:
-        """Write the set into the zero-padded packed bitset ``out`` (uint8, >= the packed size)."""
-        if self.packed is None:
-            out[:] = 0
-        else:
-            out[:len(self.packed)] = self.packed
-            out[len(self.packed):] = 0
+    def packed_copy(self, size: int) -> np.ndarray:
+        """The whole set as a new packed bitset over ``size`` ids (word-padded)."""
+        out = (np.zeros(4 * bitmask_words(size), dtype=np.uint8) if self.packed is None
+               else self.packed.copy())
         for ids in self.ids:
             set_bits(out, ids)
+        return out
 
 
 def _mask(compiled: CompiledGrammar, state: _State) -> _TokenSet:
@@ -443,43 +435,35 @@ class GrammarMatcher:
 
     # -- masks -----------------------------------------------------------------------------
     def allowed_mask(self) -> np.ndarray:
-        """Bool numpy array over the vocabulary ids (EOS ids included when accepting);
-        read-only: the array is cached until the state changes."""
-        if self._cached_mask is not None:
-            return self._cached_mask
-        size = self.compiled.vocab_size
-        if self._terminated:
-            mask = np.zeros(size, dtype=bool)
-        else:
-            mask = _mask(self.compiled, self._state()).to_bool(size)
-            if self.is_accepting():
-                mask[list(self.compiled.eos_token_ids)] = True
-        mask.flags.writeable = False  # shared with copies of this matcher
-        self._cached_mask = mask
-        return mask
+        """Bool numpy array over the vocabulary ids (EOS ids included when accepting): the
+        bitmask unpacked. Read-only: the array is cached until the state changes."""
+        if self._cached_mask is None:
+            mask = unpack(self.allowed_bitmask().view(np.uint8), self.compiled.vocab_size)
+            mask.flags.writeable = False  # shared with copies of this matcher
+            self._cached_mask = mask
+        return self._cached_mask
 
     def allowed_bitmask(self) -> np.ndarray:
         """The allowed set as an int32 array of ``ceil(vocab_size / 32)`` words, token ``i``
         allowed iff bit ``i % 32`` of word ``i // 32`` is set (the layout of XGrammar's and
-        llguidance's token bitmasks). The precomputed sets are packed that way, so this is
-        usually the memoised bitset itself; cheaper than ``allowed_mask`` at large vocabularies.
-        Read-only: the array is cached until the state changes."""
-        if self._cached_bits is not None:
-            return self._cached_bits
-        tokens = None if self._terminated else _mask(self.compiled, self._state())
-        accepting = tokens is not None and self.is_accepting()
-        if tokens is not None and tokens.packed is not None and not tokens.ids and not accepting:
-            words = tokens.packed.view("<i4")  # the memoised bitset itself, word-padded
-        else:
-            packed = np.zeros(bitmask_words(self.compiled.vocab_size) * 4, dtype=np.uint8)
-            if tokens is not None:
-                tokens.write_packed(packed)
-            if accepting:
-                for i in self.compiled.eos_token_ids:
+        llguidance's token bitmasks); EOS ids are set exactly when the text is a sentence.
+        The precomputed sets are packed that way, so this is usually the memoised bitset
+        itself. Read-only: the array is cached until the state changes."""
+        if self._cached_bits is None:
+            size = self.compiled.vocab_size
+            tokens = None if self._terminated else _mask(self.compiled, self._state())
+            accepting = tokens is not None and self.is_accepting()
+            if tokens is None:
+                packed = np.zeros(4 * bitmask_words(size), dtype=np.uint8)
+            elif tokens.packed is not None and not tokens.ids and not accepting:
+                packed = tokens.packed  # the memoised bitset itself
+            else:
+                packed = tokens.packed_copy(size)
+                for i in self.compiled.eos_token_ids if accepting else ():  # a few ids
                     packed[i >> 3] |= 1 << (i & 7)
             words = packed.view("<i4")
-        words.flags.writeable = False  # shared with copies of this matcher (and the memo)
-        self._cached_bits = words
+            words.flags.writeable = False  # shared with copies of this matcher (and the memo)
+            self._cached_bits = words
         return self._cached_bits
 
     def fill_bitmask(self, bitmask: torch.Tensor | np.ndarray, index: int = 0
