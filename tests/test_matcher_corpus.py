@@ -3,8 +3,9 @@ stop being viable.
 
 For every corpus document (and JSON instances from the JSON-Schema-Test-Suite, serialised
 with ``json.dumps``) under several packaged tokenizers: each token is in the mask before it
-is accepted, the int32 bitmask says what the bool mask says, ``is_accepting()`` (and EOS in the mask) agrees with the independent oracle's
-``is_sentence`` after every token, and EOS ends the document. For invalid documents the
+is accepted, the int32 bitmask says what the bool mask says, ``is_accepting()`` (and EOS in
+the mask) agrees with the independent oracle's ``is_sentence`` after every token, and EOS
+ends the document. For invalid documents the
 matcher accepts exactly the tokens the oracle calls viable and rejects the first one that
 is not (or does not accept at the end). Seeded subsets within a byte budget keep the file
 fast: GPT-2 sees more documents and every invalid one, the other tokenizers fewer.

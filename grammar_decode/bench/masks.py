@@ -1,22 +1,25 @@
 """Mask benchmark: store build / load cost and per-token mask latency on real documents.
 
     python -m grammar_decode.bench.masks [--grammars json,sql_select] [--tokenizers gpt2,qwen2.5]
-                                         [--max-tokens 400] [--no-peers] [--json out.json]
+                                         [--max-tokens 400] [--no-peers] [--runs 3]
+                                         [--json out.json]
 
 For each shipped grammar (``grammars/*.lark``) and tokenizer it reports, each phase in a fresh
 subprocess so that no in-memory cache hides a cost:
 
 * build: ``compile_grammar`` + ``warm()`` (stores reachable from the start, within its
-  time budget) with an empty disk cache: seconds, Python-heap peak (tracemalloc, numpy included) and store bytes;
+  time budget) with an empty disk cache: seconds, Python-heap peak (tracemalloc, numpy
+  included) and store bytes;
 * warm load: the same with the disk cache filled by the build;
 * per-token mask time, p50 / p99 in us, of ``fill_bitmask`` into an int32 bitmask (what the
   peers below are timed on) and of ``fill_mask`` into a bool tensor (``bool p50/p99``),
-  replaying the corpus documents of ``tests/corpus/<grammar>/`` token by token (a first pass builds the
-  stores of contexts ``warm()`` did not reach; the reported times pool ``COLD_PASSES`` more
-  passes per fill, each after ``clear_parse_caches()``, so masks memoised before do not help). Times are
-  process CPU time (the machine may be shared; each reading costs ~1.5 us), taken after
-  ``gc.freeze()`` as a serving process would do once loaded, for every engine alike (the
-  JSON output also has ``repeat_pass``: a third pass that keeps the parse caches);
+  replaying the corpus documents of ``tests/corpus/<grammar>/`` token by token (a first pass
+  builds the stores of contexts ``warm()`` did not reach; the reported times pool
+  ``COLD_PASSES`` more passes per fill, each after ``clear_parse_caches()``, so masks
+  memoised before do not help). Times are process CPU time (the machine may be shared;
+  each reading costs ~1.5 us), taken after ``gc.freeze()`` as a serving process would do
+  once loaded, for every engine alike (the JSON output also has ``repeat_pass``: a third
+  pass that keeps the parse caches);
 * when importable, the same per-token times for XGrammar (``compile_lark``) and llguidance
   (Lark text given to ``LLMatcher``) on the same documents and tokenizer.
 
@@ -321,8 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     for grammar, tokenizer, what, error in errors:
         print(f"note: {what} {grammar}/{tokenizer}: {error}")
     print(f"build s = compile_grammar + warm() with an empty disk cache; warm load s = the same "
-          "from the\ndisk cache; p50/p99 us = CPU time of fill_bitmask (int32 bitmask, as the peers) "
-          "before each token of\nthe corpus documents (after a first pass, "
+          "from the\ndisk cache; p50/p99 us = CPU time of fill_bitmask (int32 bitmask, as the "
+          "peers) before each token of\nthe corpus documents (after a first pass, "
           f"{COLD_PASSES} passes pooled, parse caches cleared before each), one\nthread; "
           "bool = the same for fill_mask into a bool tensor"
           + (f"; medians over {args.runs} processes." if args.runs > 1 else "."))

@@ -233,8 +233,9 @@ class Part:
 
 class EarleySet:
     """Items waiting at one lexeme position: its predicted part (shared) and its items from
-    earlier origins, each indexed by the symbol they await, and the terminals they await. Canonical (compare with ``is``) and never changed once built;
-    ``context`` is where the compiler caches the set's lexer context."""
+    earlier origins, each indexed by the symbol they await, and the terminals they await.
+    Canonical (compare with ``is``) and never changed once built; ``context`` is where the
+    compiler caches the set's lexer context."""
 
     __slots__ = ("accepting", "expected_terminals", "context", "frame", "part", "kernel",
                  "inherited", "origins", "uid", "base", "__weakref__")
