@@ -7,9 +7,9 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: env demo test bench peers clean
+.PHONY: env demo test bench peers accel clean
 
-$(BIN)/.installed: pyproject.toml Makefile
+$(BIN)/.installed: pyproject.toml setup.py Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# CPU torch from this machine's local file first, so nothing pulls a CUDA build.
@@ -30,6 +30,10 @@ test: env
 
 peers: env
 	$(BIN)/pip install -q --no-deps xgrammar==0.2.8 apache-tvm-ffi==0.1.15.post2 llguidance==1.9.1 outlines-core==0.2.14
+
+# Rebuild the compiled hot modules after editing one (a stale build is ignored, see accel.py).
+accel: env
+	$(BIN)/pip install -q --no-deps -e .
 
 bench: env
 	$(BIN)/python -m grammar_decode.bench.masks

@@ -15,6 +15,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from grammar_decode import accel
+
+accel.install()  # compiled builds of the hot modules, when fresh (see accel.py)
+
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {

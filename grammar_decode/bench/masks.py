@@ -23,6 +23,9 @@ subprocess so that no in-memory cache hides a cost:
 * when importable, the same per-token times for XGrammar (``compile_lark``) and llguidance
   (Lark text given to ``LLMatcher``) on the same documents and tokenizer.
 
+The first line says which of the matcher's hot modules run compiled (``grammar_decode/accel.py``;
+``GRAMMAR_DECODE_PURE=1`` measures the pure-Python source); each build result records it too.
+
 Per-token times of one process move by 30-80% between processes on this machine (memory
 placement: the same work, even a memo hit, costs more in some processes). ``--runs N`` repeats
 the build and peer phases in N fresh processes each and reports, per figure, the median over
@@ -103,6 +106,7 @@ def _ours(grammar: str, tokenizer_name: str, cache: str, max_tokens: int, replay
           ) -> dict[str, Any]:
     import torch
 
+    from grammar_decode import accel
     from grammar_decode.compiler import compile_grammar
     from grammar_decode.maskstore.bits import bitmask_words
     from grammar_decode.matcher.matcher import GrammarMatcher
@@ -121,7 +125,7 @@ def _ours(grammar: str, tokenizer_name: str, cache: str, max_tokens: int, replay
     tracemalloc.stop()
     out: dict[str, Any] = {"seconds": round(seconds, 3), "peak_mb": round(peak / 2**20, 1),
                            "contexts": contexts, "vocab_size": compiled.vocab_size,
-                           **compiled.stats()}
+                           "modules": accel.status(), **compiled.stats()}
     if replay:
         matcher = GrammarMatcher(compiled)
         bitmask = torch.zeros(1, bitmask_words(compiled.vocab_size), dtype=torch.int32)
@@ -291,6 +295,13 @@ def main(argv: list[str] | None = None) -> int:
 
     peers = [] if args.no_peers else [p for p in ("xgrammar", "llguidance")
                                       if _peer_available(p)]
+    from grammar_decode import accel
+
+    modules = accel.status()
+    compiled = sum(kind == "compiled" for kind in modules.values())
+    print(f"hot modules compiled: {compiled} of {len(modules)}"
+          + (f" (as source: {', '.join(m for m, k in modules.items() if k == 'source')})"
+             if compiled < len(modules) else ""))
     results = []
     header = (f"{'grammar':<11} {'vocab':<14} {'build s':>8} {'store MB':>8} "
               f"{'warm load s':>11} {'p50 us':>8} {'p99 us':>8} {'bool p50/p99 us':>16}"

@@ -1,0 +1,73 @@
+"""Build hook: compile the hot modules listed in ``grammar_decode/accel.py`` with Cython.
+
+Optional by design: without Cython or a C compiler, or if one module fails to compile, the
+package installs and runs as pure Python (a warning says which modules stay interpreted).
+The compiled files go to ``grammar_decode/_accel/`` (next to the sources for an editable
+install) with ``manifest.json``, the digest of each source they were built from, which
+``accel.py`` checks before using one.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = Path(__file__).resolve().parent
+_spec = importlib.util.spec_from_file_location("_gd_accel", ROOT / "grammar_decode" / "accel.py")
+accel = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(accel)
+
+
+def _warn(message: str) -> None:
+    print(f"grammar-decode: {message}", file=sys.stderr)
+
+
+def _extensions() -> list[Extension]:
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        _warn("Cython is not installed: the matcher runs as pure Python")
+        return []
+    extensions = [Extension(f"grammar_decode._accel.{module.rsplit('.', 1)[1]}",
+                            [str(accel.source_path(module, ROOT).relative_to(ROOT))])
+                  for module in accel.MODULES]
+    try:
+        return cythonize(extensions, build_dir="build/cython", quiet=True,
+                         compiler_directives={"language_level": 3,
+                                              "annotation_typing": False})
+    except Exception as error:  # noqa: BLE001 - any failure leaves the pure-Python package
+        _warn(f"Cython could not translate the hot modules ({error}): pure Python")
+        return []
+
+
+class OptionalBuildExt(build_ext):
+    """Builds each compiled module if it can, then records the sources' digests."""
+
+    def run(self) -> None:
+        self.built: list[str] = []
+        out = (ROOT if self.inplace else Path(self.build_lib)) / "grammar_decode" / "_accel"
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            super().run()
+        except Exception as error:  # noqa: BLE001 - e.g. no C compiler at all
+            _warn(f"compiled modules not built ({error}): the matcher runs as pure Python")
+        digests = {module: accel.source_digest(accel.source_path(module, ROOT))
+                   for module in accel.MODULES if module.rsplit(".", 1)[1] in self.built}
+        (out / accel.MANIFEST).write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n",
+                                          encoding="utf-8")
+
+    def build_extension(self, ext: Extension) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception as error:  # noqa: BLE001 - this module stays interpreted
+            _warn(f"{ext.name} not compiled ({error})")
+            return
+        self.built.append(ext.name.rsplit(".", 1)[1])
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_ext": OptionalBuildExt})
