@@ -116,7 +116,7 @@ class CompiledGrammar:
         self._lock = threading.Lock()
         # (Earley set, lexer state, backtrack point) -> allowed token set; see matcher._mask
         self.mask_memo = LRU(MASK_MEMO_BYTES)
-        self.lexeme_steps: dict[tuple, Any] = {}  # (Earley set, lexeme) -> next; see matcher
+        self.lexeme_steps: dict[tuple, Any] = {}  # (Earley set, lexeme) -> next set; see matcher
         self.frame_memo = LRU(FRAME_MEMO_BYTES)  # (frame, key) -> judged tokens; matcher._judge
         # the same, precomputed by warm() (kept by clear_parse_caches; bounded by warm)
         self.frame_table: dict[tuple, Any] = {}

@@ -105,10 +105,15 @@ def _bitmask_row(bitmask: torch.Tensor | np.ndarray, index: int) -> torch.Tensor
     return row.numpy()
 
 
+# A finished token set: (packed bitset or None, tuple of id arrays), a plain tuple of arrays,
+# which the cyclic GC stops tracking on its first visit (the memos hold thousands of them).
+Tokens = tuple
+_NO_TOKENS: Tokens = (None, ())
+
+
 class _TokenSet:
     """A token set under construction: a packed bitset part plus small id arrays, so that
-    unions of large precomputed sets are byte-wise ORs and small ones cost their size. The id
-    arrays are a tuple: the cyclic GC stops tracking a tuple of arrays (memos hold thousands)."""
+    unions of large precomputed sets are byte-wise ORs and small ones cost their size."""
 
     __slots__ = ("packed", "ids")
 
@@ -125,30 +130,22 @@ class _TokenSet:
         elif len(ids):
             self.ids += (ids,)
 
-    def add_set(self, other: _TokenSet) -> None:
+    def add_set(self, other: Tokens) -> None:
         """Add every token of ``other``."""
-        self.add(other.packed, _NO_IDS)
-        self.ids += other.ids
+        self.add(other[0], _NO_IDS)
+        self.ids += other[1]
 
-    def add_filtered(self, other: _TokenSet, keep: np.ndarray) -> None:
+    def add_filtered(self, other: Tokens, keep: np.ndarray) -> None:
         """Add ``other`` restricted to the packed set ``keep``."""
-        if other.packed is not None:
-            self.add(other.packed & keep, _NO_IDS)
-        if other.ids:
-            self.ids += tuple([ids[bits_at(keep, ids)] for ids in other.ids])
+        packed, ids = other
+        if packed is not None:
+            self.add(packed & keep, _NO_IDS)
+        if ids:
+            self.ids += tuple([part[bits_at(keep, part)] for part in ids])
 
-    def contains(self, ids: np.ndarray) -> np.ndarray:
-        """Bool per id of ``ids``: whether it is in the set."""
-        hit = np.zeros(len(ids), dtype=bool) if self.packed is None else bits_at(self.packed, ids)
-        if self.ids:  # sorted search: np.isin costs ~20 us of checks on small arrays
-            found = np.sort(np.concatenate(self.ids))
-            where = np.minimum(np.searchsorted(found, ids), len(found) - 1)
-            hit |= found[where] == ids
-        return hit
-
-    def compact(self, size: int) -> None:
-        """Merge the id arrays into one, or into the bitset when there is one or they are
-        many (then reading the set is a copy of the bitset)."""
+    def freeze(self, size: int) -> Tokens:
+        """The finished set. The id arrays are merged into one, or into the bitset when there
+        is one or they are many (then reading the set is a copy of the bitset)."""
         if self.packed is not None and self.ids:
             set_bits(self.packed, np.concatenate(self.ids))
             self.ids = ()
@@ -159,22 +156,35 @@ class _TokenSet:
                 self.add(pack_ids(ids, size), ids)
             else:
                 self.ids = (ids,)
-
-    @property
-    def nbytes(self) -> int:
-        packed = 0 if self.packed is None else self.packed.nbytes
-        return packed + sum(ids.nbytes for ids in self.ids)
-
-    def packed_copy(self, size: int) -> np.ndarray:
-        """The whole set as a new packed bitset over ``size`` ids (word-padded)."""
-        out = (np.zeros(4 * bitmask_words(size), dtype=np.uint8) if self.packed is None
-               else self.packed.copy())
-        for ids in self.ids:
-            set_bits(out, ids)
-        return out
+        return self.packed, self.ids
 
 
-def _mask(compiled: CompiledGrammar, state: _State) -> _TokenSet:
+def _contains(tokens: Tokens, ids: np.ndarray) -> np.ndarray:
+    """Bool per id of ``ids``: whether it is in ``tokens``."""
+    packed, parts = tokens
+    hit = np.zeros(len(ids), dtype=bool) if packed is None else bits_at(packed, ids)
+    if parts:  # sorted search: np.isin costs ~20 us of checks on small arrays
+        found = np.sort(np.concatenate(parts))
+        where = np.minimum(np.searchsorted(found, ids), len(found) - 1)
+        hit |= found[where] == ids
+    return hit
+
+
+def _nbytes(tokens: Tokens) -> int:
+    packed, parts = tokens
+    return (0 if packed is None else packed.nbytes) + sum(ids.nbytes for ids in parts)
+
+
+def _packed_copy(tokens: Tokens, size: int) -> np.ndarray:
+    """``tokens`` as a new packed bitset over ``size`` ids (word-padded)."""
+    packed, parts = tokens
+    out = np.zeros(4 * bitmask_words(size), dtype=np.uint8) if packed is None else packed.copy()
+    for ids in parts:
+        set_bits(out, ids)
+    return out
+
+
+def _mask(compiled: CompiledGrammar, state: _State) -> Tokens:
     """Tokens whose bytes keep the text viable (memoised: the answer depends only on the
     canonical Earley set, the lexer state and the backtrack point)."""
     s, _, q, back = state
@@ -182,12 +192,11 @@ def _mask(compiled: CompiledGrammar, state: _State) -> _TokenSet:
     found = compiled.mask_memo.get(key)
     if found is None:
         found = _compute_mask(compiled, state)
-        found.compact(compiled.vocab_size)
-        compiled.mask_memo.put(key, found, found.nbytes)
+        compiled.mask_memo.put(key, found, _nbytes(found))
     return found
 
 
-def _compute_mask(compiled: CompiledGrammar, state: _State) -> _TokenSet:
+def _compute_mask(compiled: CompiledGrammar, state: _State) -> Tokens:
     s, ctx, q, back = state
     store = compiled.store_for(ctx)
     masks = store.state(q, ctx.trans, compiled.vocab)
@@ -202,7 +211,7 @@ def _compute_mask(compiled: CompiledGrammar, state: _State) -> _TokenSet:
         redo = _restart(compiled, s, ctx, back[0], back[1])
         if redo is not None:
             allowed.add_filtered(_mask(compiled, redo), masks.backtrack)
-    return allowed
+    return allowed.freeze(compiled.vocab_size)
 
 
 # Judging tokens that cross lexeme boundaries. ``children`` are (emitted terminal ids,
@@ -215,18 +224,18 @@ _Pop = tuple
 
 
 class _Judged:
-    """Tokens found viable on a frame, and the branches that popped out of it."""
+    """Tokens found viable on a frame, and the branches that popped out of it (a tuple, the
+    shared empty one when none did)."""
 
     __slots__ = ("tokens", "pops", "nbytes")
 
-    def __init__(self, tokens: _TokenSet, pops: list[_Pop], size: int) -> None:
-        tokens.compact(size)
-        self.tokens, self.pops = tokens, pops
-        self.nbytes = tokens.nbytes + 200 * len(pops) + 200
+    def __init__(self, tokens: Tokens, pops: list[_Pop]) -> None:
+        self.tokens, self.pops = tokens, tuple(pops) if pops else ()
+        self.nbytes = _nbytes(tokens) + 200 * len(pops) + 200
 
 
 def _judge_crossing(compiled: CompiledGrammar, s: EarleySet, ctx: ContextLexer, q: int,
-                    store: ContextStore, masks: StateMasks) -> _TokenSet:
+                    store: ContextStore, masks: StateMasks) -> Tokens:
     """The crossing tokens of lexer state ``q`` viable after the exact set ``s``."""
     tokens, _ = _judge(compiled, s, q, lambda: [(ctx.ids_of(store.emit_sets[e]), rs)
                                                 for e, rs in masks.crossing])
@@ -234,7 +243,7 @@ def _judge_crossing(compiled: CompiledGrammar, s: EarleySet, ctx: ContextLexer, 
 
 
 def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
-           children: Callable[[], _Children]) -> tuple[_TokenSet, list[_Pop]]:
+           children: Callable[[], _Children]) -> tuple[Tokens, list[_Pop]]:
     """Tokens of ``children`` viable after ``s``, and the branches that pop out of the world
     of ``s`` (only when ``s`` lies on a frame, i.e. has ``BOTTOM`` origins).
 
@@ -266,10 +275,10 @@ def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
         for lexeme in path:  # no pop on the frame: none from s either
             here = _lexeme_step(compiled, here, lexeme)[0]
         _follow(compiled, here, path, emitted, rs, tokens, pops)
-    tokens.compact(compiled.vocab_size)
+    found = tokens.freeze(compiled.vocab_size)
     if content is not None and not pops:
-        _keep_verdict(compiled, s, key, content, tokens)
-    return tokens, pops
+        _keep_verdict(compiled, s, key, content, found)
+    return found, pops
 
 
 def _judge_frame(compiled: CompiledGrammar, frame: EarleySet, key: object,
@@ -282,7 +291,7 @@ def _judge_frame(compiled: CompiledGrammar, frame: EarleySet, key: object,
         known = (compiled.frame_table.get((frame, content[0]))
                  or compiled.verdicts.get((frame, content[0])))
     if known is not None:
-        judged = _Judged(known.tokens_of(key, content), [], compiled.vocab_size)
+        judged = _Judged(known.tokens_of(key, content), [])
     else:
         judged = _walk(compiled, frame, children())
         if content is not None and not judged.pops:
@@ -313,29 +322,28 @@ class _Verdict:
 
     __slots__ = ("rs", "tokens", "content", "viable")
 
-    def __init__(self, rs: RemainderSet, tokens: _TokenSet,
+    def __init__(self, rs: RemainderSet, tokens: Tokens,
                  content: tuple[bytes, np.ndarray, int]) -> None:
         self.rs, self.tokens, self.content = rs, tokens, content
         self.viable: np.ndarray | None = None  # per distinct string, in content order
 
-    def tokens_of(self, rs: RemainderSet, content: tuple[bytes, np.ndarray, int]) -> _TokenSet:
+    def tokens_of(self, rs: RemainderSet, content: tuple[bytes, np.ndarray, int]) -> Tokens:
         """The viable tokens of ``rs`` (whose content equals this verdict's)."""
         if rs is self.rs:
             return self.tokens
         if self.viable is None:
             _, index, n_distinct = self.content
             self.viable = np.zeros(n_distinct, dtype=bool)
-            self.viable[index[self.tokens.contains(self.rs.tokens)]] = True
-        found = _TokenSet(None)
-        found.add(None, rs.tokens[self.viable[content[1]]])
-        return found
+            self.viable[index[_contains(self.tokens, self.rs.tokens)]] = True
+        ids = rs.tokens[self.viable[content[1]]]
+        return (None, (ids,)) if len(ids) else _NO_TOKENS
 
 
 def _keep_verdict(compiled: CompiledGrammar, at: EarleySet, rs: RemainderSet,
-                  content: tuple[bytes, np.ndarray, int], tokens: _TokenSet) -> None:
+                  content: tuple[bytes, np.ndarray, int], tokens: Tokens) -> None:
     """Keep ``tokens``, the viable tokens of ``rs`` after ``at``, under ``rs``'s strings."""
     kept = _Verdict(rs, tokens, content)
-    cost = tokens.nbytes + len(rs) * 4 + 200
+    cost = _nbytes(tokens) + len(rs) * 4 + 200
     if compiled.precomputing:  # on frames only (see _judge)
         compiled.frame_table[(at, content[0])] = kept
         compiled.frame_table_bytes += cost
@@ -348,7 +356,7 @@ def _walk(compiled: CompiledGrammar, frame: EarleySet, children: _Children) -> _
     pops: list[_Pop] = []
     for emitted, rs in children:
         _follow(compiled, frame, (), emitted, rs, tokens, pops)
-    return _Judged(tokens, pops, compiled.vocab_size)
+    return _Judged(tokens.freeze(compiled.vocab_size), pops)
 
 
 def _follow(compiled: CompiledGrammar, here: EarleySet, path: tuple, emitted: frozenset[int],
@@ -377,18 +385,22 @@ def _lexeme_step(compiled: CompiledGrammar, s: EarleySet, emitted: frozenset[int
                  ) -> tuple[EarleySet | None, bool]:
     """Scan a lexeme of terminals ``emitted`` (ignored terminals leave the parse unchanged):
     (next set or None, popped; see ``earley.scan_frame``). Cached per grammar (forgotten all
-    at once past ``LEXEME_STEPS_LIMIT`` entries)."""
+    at once past ``LEXEME_STEPS_LIMIT`` entries) as the next set, or in a 1-tuple when the
+    step popped (rare): no pair per entry for the cyclic GC to traverse."""
     steps = compiled.lexeme_steps
-    found = steps.get((s, emitted))
-    if found is None:
+    found = steps.get((s, emitted), steps)
+    if found is steps:
         if emitted <= compiled.ignored_ids:
-            found = s, False
+            nxt, popped = s, False
         else:
-            found = scan_frame(compiled.earley, s, emitted)
+            nxt, popped = scan_frame(compiled.earley, s, emitted)
         if len(steps) >= LEXEME_STEPS_LIMIT:
             steps.clear()
-        steps[(s, emitted)] = found
-    return found
+        steps[(s, emitted)] = (nxt,) if popped else nxt
+        return nxt, popped
+    if type(found) is tuple:
+        return found[0], True
+    return found, False
 
 
 def _emit_set(compiled: CompiledGrammar, s: EarleySet, ctx: ContextLexer,
@@ -455,10 +467,10 @@ class GrammarMatcher:
             accepting = tokens is not None and self.is_accepting()
             if tokens is None:
                 packed = np.zeros(4 * bitmask_words(size), dtype=np.uint8)
-            elif tokens.packed is not None and not tokens.ids and not accepting:
-                packed = tokens.packed  # the memoised bitset itself
+            elif tokens[0] is not None and not tokens[1] and not accepting:
+                packed = tokens[0]  # the memoised bitset itself
             else:
-                packed = tokens.packed_copy(size)
+                packed = _packed_copy(tokens, size)
                 for i in self.compiled.eos_token_ids if accepting else ():  # a few ids
                     packed[i >> 3] |= 1 << (i & 7)
             words = packed.view("<i4")
