@@ -114,14 +114,16 @@ class CompiledGrammar:
         self.initial_set = initial_set(self.earley)
         self._contexts: dict[frozenset[int], ContextLexer] = {}
         self._lock = threading.Lock()
-        # (Earley set, lexer state, backtrack point) -> allowed token set; see matcher._mask
+        # (Earley set uid, lexer state, backtrack point) -> allowed token set; see matcher._mask
         self.mask_memo = LRU(MASK_MEMO_BYTES)
-        self.lexeme_steps: dict[tuple, Any] = {}  # (Earley set, lexeme) -> next set; see matcher
+        # (Earley set uid, lexeme id) -> next set; see matcher._lexeme_step
+        self.lexeme_steps: dict[tuple[int, int], Any] = {}
+        self.lexeme_ids: dict[frozenset[int], int] = {}  # emitted terminal set -> lexeme id
         self.frame_memo = LRU(FRAME_MEMO_BYTES)  # (frame, key) -> judged tokens; matcher._judge
         # the same, precomputed by warm() (kept by clear_parse_caches; bounded by warm)
         self.frame_table: dict[tuple, Any] = {}
         self.frame_table_bytes = 0
-        # (Earley set, digest of remainder strings) -> matcher._Verdict; see matcher._judge
+        # (Earley set uid, digest of remainder strings) -> matcher._Verdict; see matcher._judge
         self.verdicts = LRU(VERDICT_MEMO_BYTES)
         self.precomputing = False
         self.eos_token_ids = frozenset(vocab.eos_token_ids)

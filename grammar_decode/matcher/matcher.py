@@ -188,7 +188,7 @@ def _mask(compiled: CompiledGrammar, state: _State) -> Tokens:
     """Tokens whose bytes keep the text viable (memoised: the answer depends only on the
     canonical Earley set, the lexer state and the backtrack point)."""
     s, _, q, back = state
-    key = (s, q, back)
+    key = (s.uid, q, back)  # atoms only: the GC stops tracking such keys (uids never reused)
     found = compiled.mask_memo.get(key)
     if found is None:
         found = _compute_mask(compiled, state)
@@ -264,7 +264,7 @@ def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
     # verdicts on exact sets are parse caches: warm() fills the frame table instead
     content = None if compiled.precomputing else _content_of(compiled, key)
     if content is not None:
-        known = compiled.verdicts.get((s, content[0]))
+        known = compiled.verdicts.get((s.uid, content[0]))
         if known is not None:
             return known.tokens_of(key, content), []
     tokens = _TokenSet(None)
@@ -289,7 +289,7 @@ def _judge_frame(compiled: CompiledGrammar, frame: EarleySet, key: object,
     known = None
     if content is not None and not compiled.precomputing:  # warm() walks: deeper frames too
         known = (compiled.frame_table.get((frame, content[0]))
-                 or compiled.verdicts.get((frame, content[0])))
+                 or compiled.verdicts.get((frame.uid, content[0])))
     if known is not None:
         judged = _Judged(known.tokens_of(key, content), [])
     else:
@@ -348,7 +348,7 @@ def _keep_verdict(compiled: CompiledGrammar, at: EarleySet, rs: RemainderSet,
         compiled.frame_table[(at, content[0])] = kept
         compiled.frame_table_bytes += cost
     else:
-        compiled.verdicts.put((at, content[0]), kept, cost)
+        compiled.verdicts.put((at.uid, content[0]), kept, cost)
 
 
 def _walk(compiled: CompiledGrammar, frame: EarleySet, children: _Children) -> _Judged:
@@ -387,8 +387,12 @@ def _lexeme_step(compiled: CompiledGrammar, s: EarleySet, emitted: frozenset[int
     (next set or None, popped; see ``earley.scan_frame``). Cached per grammar (forgotten all
     at once past ``LEXEME_STEPS_LIMIT`` entries) as the next set, or in a 1-tuple when the
     step popped (rare): no pair per entry for the cyclic GC to traverse."""
-    steps = compiled.lexeme_steps
-    found = steps.get((s, emitted), steps)
+    steps, lexemes = compiled.lexeme_steps, compiled.lexeme_ids
+    lexeme = lexemes.get(emitted)
+    if lexeme is None:
+        lexeme = lexemes[emitted] = len(lexemes)
+    key = (s.uid, lexeme)  # atoms only: the GC stops tracking such keys (uids never reused)
+    found = steps.get(key, steps)
     if found is steps:
         if emitted <= compiled.ignored_ids:
             nxt, popped = s, False
@@ -396,7 +400,7 @@ def _lexeme_step(compiled: CompiledGrammar, s: EarleySet, emitted: frozenset[int
             nxt, popped = scan_frame(compiled.earley, s, emitted)
         if len(steps) >= LEXEME_STEPS_LIMIT:
             steps.clear()
-        steps[(s, emitted)] = (nxt,) if popped else nxt
+        steps[key] = (nxt,) if popped else nxt
         return nxt, popped
     if type(found) is tuple:
         return found[0], True
