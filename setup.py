@@ -3,8 +3,8 @@
 Optional by design: without Cython or a C compiler, or if one module fails to compile, the
 package installs and runs as pure Python (a warning says which modules stay interpreted).
 The compiled files go to ``grammar_decode/_accel/`` (next to the sources for an editable
-install) with ``manifest.json``, the digest of each source they were built from, which
-``accel.py`` checks before using one.
+install) with ``manifest.json``, the digest of each source as it was translated, which
+``accel.py`` checks before using a build.
 """
 
 from __future__ import annotations
@@ -27,39 +27,49 @@ def _warn(message: str) -> None:
     print(f"grammar-decode: {message}", file=sys.stderr)
 
 
-def _extensions() -> list[Extension]:
-    try:
-        from Cython.Build import cythonize
-    except ImportError:
-        _warn("Cython is not installed: the matcher runs as pure Python")
-        return []
-    extensions = [Extension(f"grammar_decode._accel.{module.rsplit('.', 1)[1]}",
-                            [str(accel.source_path(module, ROOT).relative_to(ROOT))])
-                  for module in accel.MODULES]
-    try:
-        return cythonize(extensions, build_dir="build/cython", quiet=True,
-                         compiler_directives={"language_level": 3,
-                                              "annotation_typing": False})
-    except Exception as error:  # noqa: BLE001 - any failure leaves the pure-Python package
-        _warn(f"Cython could not translate the hot modules ({error}): pure Python")
-        return []
+def _leaf(name: str) -> str:
+    return name.rsplit(".", 1)[1]
 
 
 class OptionalBuildExt(build_ext):
-    """Builds each compiled module if it can, then records the sources' digests."""
+    """Translates the modules (only when extensions are really built), compiles each one it
+    can, then records the digests of the sources translated."""
 
     def run(self) -> None:
-        self.built: list[str] = []
         out = (ROOT if self.inplace else Path(self.build_lib)) / "grammar_decode" / "_accel"
         out.mkdir(parents=True, exist_ok=True)
+        self.built: list[str] = []
+        translated = self._translate()
         try:
             super().run()
         except Exception as error:  # noqa: BLE001 - e.g. no C compiler at all
             _warn(f"compiled modules not built ({error}): the matcher runs as pure Python")
-        digests = {module: accel.source_digest(accel.source_path(module, ROOT))
-                   for module in accel.MODULES if module.rsplit(".", 1)[1] in self.built}
+        digests = {module: digest for module, digest in translated.items()
+                   if _leaf(module) in self.built}
         (out / accel.MANIFEST).write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n",
                                           encoding="utf-8")
+
+    def _translate(self) -> dict[str, str]:
+        """Replace the .py sources of the extensions by Cython's C; module -> source digest."""
+        try:
+            from Cython.Build import cythonize
+        except ImportError:
+            _warn("Cython is not installed: the matcher runs as pure Python")
+            self.extensions = []
+            return {}
+        digests = {module: accel.source_digest(accel.source_path(module, ROOT))
+                   for module in accel.MODULES}
+        try:  # force: never compile a C file left from another version of a source
+            c_files = {ext.name: ext.sources for ext in cythonize(
+                self.extensions, build_dir="build/cython", quiet=True, force=True,
+                compiler_directives={"language_level": 3, "annotation_typing": False})}
+        except Exception as error:  # noqa: BLE001 - any failure leaves the pure-Python package
+            _warn(f"Cython could not translate the hot modules ({error}): pure Python")
+            self.extensions = []
+            return {}
+        for ext in self.extensions:  # setuptools' own Extension objects, sources replaced
+            ext.sources = c_files[ext.name]
+        return digests
 
     def build_extension(self, ext: Extension) -> None:
         try:
@@ -67,7 +77,10 @@ class OptionalBuildExt(build_ext):
         except Exception as error:  # noqa: BLE001 - this module stays interpreted
             _warn(f"{ext.name} not compiled ({error})")
             return
-        self.built.append(ext.name.rsplit(".", 1)[1])
+        self.built.append(_leaf(ext.name))
 
 
-setup(ext_modules=_extensions(), cmdclass={"build_ext": OptionalBuildExt})
+setup(ext_modules=[Extension(f"grammar_decode._accel.{_leaf(module)}",
+                             [str(accel.source_path(module, ROOT).relative_to(ROOT))])
+                   for module in accel.MODULES],
+      cmdclass={"build_ext": OptionalBuildExt})
