@@ -27,10 +27,6 @@ def _warn(message: str) -> None:
     print(f"grammar-decode: {message}", file=sys.stderr)
 
 
-def _leaf(name: str) -> str:
-    return name.rsplit(".", 1)[1]
-
-
 class OptionalBuildExt(build_ext):
     """Translates the modules (only when extensions are really built), compiles each one it
     can, then records the digests of the sources translated."""
@@ -38,14 +34,14 @@ class OptionalBuildExt(build_ext):
     def run(self) -> None:
         out = (ROOT if self.inplace else Path(self.build_lib)) / "grammar_decode" / "_accel"
         out.mkdir(parents=True, exist_ok=True)
-        self.built: list[str] = []
+        self.built: list[str] = []  # extension names
         translated = self._translate()
         try:
             super().run()
         except Exception as error:  # noqa: BLE001 - e.g. no C compiler at all
             _warn(f"compiled modules not built ({error}): the matcher runs as pure Python")
         digests = {module: digest for module, digest in translated.items()
-                   if _leaf(module) in self.built}
+                   if accel.extension_name(module) in self.built}
         (out / accel.MANIFEST).write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n",
                                           encoding="utf-8")
 
@@ -77,10 +73,10 @@ class OptionalBuildExt(build_ext):
         except Exception as error:  # noqa: BLE001 - this module stays interpreted
             _warn(f"{ext.name} not compiled ({error})")
             return
-        self.built.append(_leaf(ext.name))
+        self.built.append(ext.name)
 
 
-setup(ext_modules=[Extension(f"grammar_decode._accel.{_leaf(module)}",
+setup(ext_modules=[Extension(accel.extension_name(module),
                              [str(accel.source_path(module, ROOT).relative_to(ROOT))])
                    for module in accel.MODULES],
       cmdclass={"build_ext": OptionalBuildExt})

@@ -49,9 +49,14 @@ def source_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def extension_name(module: str) -> str:
+    """The name ``setup.py`` builds ``module`` under: ``grammar_decode._accel.<leaf>``."""
+    return "grammar_decode._accel." + module.rsplit(".", 1)[1]
+
+
 def compiled_name(module: str) -> str:
     """File name of ``module``'s compiled build in ``_accel/``."""
-    return module.rsplit(".", 1)[1] + importlib.machinery.EXTENSION_SUFFIXES[0]
+    return extension_name(module).rsplit(".", 1)[1] + importlib.machinery.EXTENSION_SUFFIXES[0]
 
 
 def usable_builds(accel_dir: Path = ACCEL_DIR, root: Path = PACKAGE_DIR.parent

@@ -467,11 +467,9 @@ class GrammarMatcher:
         itself. Read-only: the array is cached until the state changes."""
         if self._cached_bits is None:
             size = self.compiled.vocab_size
-            tokens = None if self._terminated else _mask(self.compiled, self._state())
-            accepting = tokens is not None and self.is_accepting()
-            if tokens is None:
-                packed = np.zeros(4 * bitmask_words(size), dtype=np.uint8)
-            elif tokens[0] is not None and not tokens[1] and not accepting:
+            tokens = _NO_TOKENS if self._terminated else _mask(self.compiled, self._state())
+            accepting = self.is_accepting()  # False once terminated
+            if tokens[0] is not None and not tokens[1] and not accepting:
                 packed = tokens[0]  # the memoised bitset itself
             else:
                 packed = _packed_copy(tokens, size)
