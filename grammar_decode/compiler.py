@@ -15,10 +15,13 @@ from typing import Any
 
 from grammar_decode.cache import atomic_write_bytes, cache_dir
 from grammar_decode.errors import GrammarCompileError
+from grammar_decode.grammar.factor import factor_alternatives
+from grammar_decode.grammar.follow import follow_terminals
 from grammar_decode.grammar.ir import Grammar
 from grammar_decode.grammar.lark_loader import load_grammar
 from grammar_decode.grammar.prune import prune
 from grammar_decode.lru import LRU
+from grammar_decode.maskstore.remainders import Openings
 from grammar_decode.maskstore.store import ContextStore
 from grammar_decode.matcher.earley import EarleyGrammar, EarleySet, initial_set
 from grammar_decode.matcher.lexer import ContextLexer, LexTerminal
@@ -110,7 +113,9 @@ class CompiledGrammar:
             for i, spec in enumerate(sorted(grammar.terminals.values(), key=lambda t: t.name))]
         self.terminal_ids = {t.name: t.id for t in self.terminals}
         self.ignored_ids = frozenset(t.id for t in self.terminals if t.ignored)
-        self.earley = EarleyGrammar(grammar, self.terminal_ids)
+        self._follow: dict[str, frozenset[str]] | None = None  # see next_bytes
+        self._openings: dict[frozenset[int], Openings] = {}
+        self.earley = EarleyGrammar(factor_alternatives(grammar), self.terminal_ids)
         self.initial_set = initial_set(self.earley)
         self._contexts: dict[frozenset[int], ContextLexer] = {}
         self._lock = threading.Lock()
@@ -144,6 +149,26 @@ class CompiledGrammar:
             out[spec.name] = dfa
         return out
 
+    def next_bytes(self, emitted: frozenset[int]) -> Openings:
+        """How a lexeme right after a lexeme of the terminals ``emitted`` may begin, whatever
+        the parse so far: a terminal that can follow one of them in the grammar (FOLLOW
+        sets, computed on first use) or an ignored one; any terminal after an ignored
+        lexeme. A token that ends such a lexeme and goes on otherwise is never viable, so
+        the matcher drops it before any parser step. Cached per emitted set."""
+        found = self._openings.get(emitted)
+        if found is None:
+            real = emitted - self.ignored_ids
+            if real:
+                if self._follow is None:
+                    self._follow = follow_terminals(self.grammar)
+                names = set().union(*(self._follow[self.terminals[t].name] for t in real))
+                followers = {self.terminal_ids[n] for n in names} | self.ignored_ids
+            else:
+                followers = set(range(len(self.terminals)))
+            found = Openings([self.terminals[i].dfa for i in sorted(followers)])
+            self._openings[emitted] = found
+        return found
+
     @property
     def vocab_size(self) -> int:
         return int(self.vocab.size)
@@ -153,7 +178,13 @@ class CompiledGrammar:
         ctx = earley_set.context
         if ctx is not None and ctx[0] is self:
             return ctx[1]
-        key = earley_set.expected_terminals | self.ignored_ids
+        lexer = self.lexer_for(earley_set.expected_terminals)
+        earley_set.context = (self, lexer)
+        return lexer
+
+    def lexer_for(self, expected: frozenset[int]) -> ContextLexer:
+        """The contextual lexer of the terminals ``expected`` and the ignored ones (shared)."""
+        key = expected | self.ignored_ids
         lexer = self._contexts.get(key)
         if lexer is None:
             with self._lock:
@@ -162,7 +193,6 @@ class CompiledGrammar:
                     lexer = ContextLexer([self.terminals[i] for i in sorted(key)],
                                          self.terminal_conflicts)
                     self._contexts[key] = lexer
-        earley_set.context = (self, lexer)
         return lexer
 
     def store_for(self, lexer: ContextLexer) -> ContextStore:

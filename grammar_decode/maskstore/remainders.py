@@ -16,7 +16,8 @@ set by its distinct remainder strings: sets of different tokens with the same re
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+import itertools
+from typing import Any, Callable
 
 import numpy as np
 
@@ -31,13 +32,16 @@ _CONTENTS = LRU(64 << 20)
 class RemainderSet:
     """(token id, byte offset) pairs, with per-context cached outcomes."""
 
-    __slots__ = ("tokens", "offsets", "_outcomes", "_content")
+    __slots__ = ("tokens", "offsets", "_outcomes", "_content", "_startable",
+                 "_settled")
 
     def __init__(self, tokens: np.ndarray, offsets: np.ndarray) -> None:
         self.tokens = np.asarray(tokens, dtype=np.int32)
         self.offsets = np.asarray(offsets, dtype=np.int32)
         self._outcomes: dict[Any, Outcome] = {}
         self._content: tuple[bytes, np.ndarray, int] | None = None
+        self._startable: dict[int, RemainderSet | None] = {}
+        self._settled: dict[Any, tuple[np.ndarray, RemainderSet | None]] = {}
 
     def content(self, vocab: Any) -> tuple[bytes, np.ndarray, int]:
         """(digest of the distinct remainder strings sorted by length then bytes, index of each
@@ -67,11 +71,46 @@ class RemainderSet:
     def __len__(self) -> int:
         return len(self.tokens)
 
-    def outcome(self, lexer: Any, vocab: Any) -> Outcome:
-        """The outcome of lexing every remainder from the empty lexeme of ``lexer``."""
+    def outcome(self, lexer: Any, vocab: Any, next_bytes: NextBytes) -> Outcome:
+        """The outcome of lexing every remainder from the empty lexeme of ``lexer``, whose
+        children keep only the pairs that can open a lexeme allowed after the one they
+        ended (``next_bytes``; ``lexer`` belongs to one grammar, and so does it)."""
         found = self._outcomes.get(lexer)
         if found is None:
-            found = self._outcomes[lexer] = _walk(self, lexer, vocab)
+            found = self._outcomes[lexer] = _walk(self, lexer, vocab, next_bytes)
+        return found
+
+    def settled(self, lexer: Any, vocab: Any, next_bytes: NextBytes
+                ) -> tuple[np.ndarray, RemainderSet | None]:
+        """(tokens whose remainder stays inside a lexeme of ``lexer``, the other pairs or
+        None), cached per lexer. With the lexer of the ignored terminals alone, the first
+        tokens stay inside a lexeme in every context, whose lexer runs those terminals too."""
+        found = self._settled.get(lexer)
+        if found is None:
+            valid = self.outcome(lexer, vocab, next_bytes).valid
+            if not len(valid):
+                found = (valid, self)
+            elif len(valid) == len(self):
+                found = (valid, None)
+            else:
+                rest = ~np.isin(self.tokens, valid)
+                found = (valid, RemainderSet(self.tokens[rest], self.offsets[rest]))
+            self._settled[lexer] = found
+        return found
+
+    def startable(self, after: Openings, vocab: Any) -> RemainderSet | None:
+        """The pairs whose remainder can open a lexeme allowed next (``after``): this set
+        itself when all can, None when none can (cached per ``after``)."""
+        found = self._startable.get(after.uid, self)
+        if found is self and after.uid not in self._startable:
+            keep = after.admits(self.tokens, self.offsets, vocab)
+            if keep.all():
+                found = self
+            elif keep.any():
+                found = RemainderSet(self.tokens[keep], self.offsets[keep])
+            else:
+                found = None
+            self._startable[after.uid] = found
         return found
 
 
@@ -89,7 +128,43 @@ class Outcome:
             self.packed = pack_ids(valid, size)
 
 
-def _walk(rs: RemainderSet, lexer: Any, vocab: Any) -> Outcome:
+class Openings:
+    """How a lexeme of some terminals may begin (the compiler's answer for the lexeme after
+    a given one, whatever the parse): bit ``b2`` of row ``b1`` of ``table`` says whether one
+    of them matches a text beginning with bytes ``b1 b2``, or matches ``b1`` alone (then any
+    lexeme may follow); bit 256 whether one begins with ``b1`` (little-endian packed rows)."""
+
+    __slots__ = ("uid", "table")
+    _uids = itertools.count()
+
+    def __init__(self, dfas: list[Any]) -> None:
+        self.uid = next(Openings._uids)  # never reused: a cache key on shared remainder sets
+        table = np.zeros((256, 257), dtype=bool)
+        for dfa in dfas:
+            if dfa.n_states:
+                first = np.flatnonzero(dfa.trans[0] >= 0)
+                states = dfa.trans[0][first]
+                table[first, :256] |= (dfa.trans[states] >= 0) | dfa.accepting[states][:, None]
+                table[first, 256] = True
+        self.table = np.packbits(table, axis=1, bitorder="little")
+
+    def admits(self, tokens: np.ndarray, offsets: np.ndarray, vocab: Any) -> np.ndarray:
+        """Bool per (token, offset) pair: whether its remainder can open such a lexeme (its
+        first two bytes, or its only byte, pass the table)."""
+        matrix, lengths, _ = vocab.byte_matrix()
+        rows = _row_index(vocab)[tokens]
+        second = offsets + 1
+        following = matrix[rows, np.minimum(second, matrix.shape[1] - 1)].astype(np.intp)
+        following[second >= lengths[rows]] = 256
+        packed = self.table[matrix[rows, offsets], following >> 3]
+        return ((packed >> (following & 7)) & 1).astype(bool)
+
+
+# emitted terminal ids -> how the next lexeme may begin (see Openings)
+NextBytes = Callable[[frozenset[int]], Openings]
+
+
+def _walk(rs: RemainderSet, lexer: Any, vocab: Any, next_bytes: NextBytes) -> Outcome:
     matrix, lengths, _ = vocab.byte_matrix()
     rows = _row_index(vocab)[rs.tokens]
     accepting = lexer.emit_group >= 0
@@ -103,8 +178,11 @@ def _walk(rs: RemainderSet, lexer: Any, vocab: Any) -> Outcome:
     if len(dead):
         e = lexer.emit_group[end_state[dead]]
         for key in np.unique(e):
+            emitted = lexer.emit[int(key)]
             sel = dead[e == key]
-            children.append((lexer.emit[int(key)], RemainderSet(rs.tokens[sel], pos[sel])))
+            sel = sel[next_bytes(emitted).admits(rs.tokens[sel], pos[sel], vocab)]
+            if len(sel):
+                children.append((emitted, RemainderSet(rs.tokens[sel], pos[sel])))
     return Outcome(valid, children, vocab.size)
 
 

@@ -237,9 +237,21 @@ class _Judged:
 def _judge_crossing(compiled: CompiledGrammar, s: EarleySet, ctx: ContextLexer, q: int,
                     store: ContextStore, masks: StateMasks) -> Tokens:
     """The crossing tokens of lexer state ``q`` viable after the exact set ``s``."""
-    tokens, _ = _judge(compiled, s, q, lambda: [(ctx.ids_of(store.emit_sets[e]), rs)
-                                                for e, rs in masks.crossing])
+    tokens, _ = _judge(compiled, s, q, lambda: _startable_children(compiled, ctx, store, masks))
     return tokens
+
+
+def _startable_children(compiled: CompiledGrammar, ctx: ContextLexer, store: ContextStore,
+                        masks: StateMasks) -> _Children:
+    """The crossing groups of a lexer state, each without the tokens that go on with a byte
+    no lexeme allowed after its terminals begins with (see ``CompiledGrammar.next_bytes``)."""
+    children = []
+    for e, rs in masks.crossing:
+        emitted = ctx.ids_of(store.emit_sets[e])
+        kept = rs.startable(compiled.next_bytes(emitted), compiled.vocab)
+        if kept is not None:
+            children.append((emitted, kept))
+    return children
 
 
 def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
@@ -364,11 +376,17 @@ def _follow(compiled: CompiledGrammar, here: EarleySet, path: tuple, emitted: fr
     """Scan ``emitted`` after ``here`` (reached by ``path``) and judge ``rs`` there."""
     nxt, popped = _lexeme_step(compiled, here, emitted)
     if popped:
-        pops.append((path, emitted, rs))
+        # the step from the exact set succeeds too (the same items wait there): a remainder
+        # that stays inside an ignored lexeme is viable whatever set it leads to
+        valid, rest = rs.settled(compiled.lexer_for(frozenset()), compiled.vocab,
+                                 compiled.next_bytes)
+        tokens.add(None, valid)
+        if rest is not None:
+            pops.append((path, emitted, rest))
         return
     if nxt is None:
         return
-    outcome = rs.outcome(compiled.context_for(nxt), compiled.vocab)
+    outcome = rs.outcome(compiled.context_for(nxt), compiled.vocab, compiled.next_bytes)
     tokens.add(outcome.packed, outcome.valid)
     if outcome.children:
         found, below = _judge(compiled, nxt, rs, lambda: outcome.children)

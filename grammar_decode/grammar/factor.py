@@ -1,0 +1,94 @@
+"""Factor rules with many alternatives into a chain over the minimal automaton of them.
+
+Lark's loader expands every optional part (``[x]``, ``x?``) into alternatives with and without
+it, so a rule of k optional clauses becomes 2^k alternatives, and every Earley set inside it
+holds an item per alternative (SQL's ``select_core``: 128 items where 10 would do). The
+alternatives of a rule are a finite language over its symbols; this pass builds the minimal
+acyclic automaton of that language and, when it is much smaller, replaces the rule by its
+left-linear grammar: a nonterminal per automaton state (the prefixes reaching it), ``N_q ->
+N_p a`` per edge ``p -a-> q``, and ``A -> N_q`` per accepting state. The language is the same,
+so only the recogniser's work changes; left-linear chains keep every item of the rule at the
+rule's own origin, as the flat alternatives did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from grammar_decode.grammar.ir import Grammar
+
+FACTOR_RATIO = 8  # factor a rule when its alternatives have this many times its edges
+
+
+def factor_alternatives(grammar: Grammar) -> Grammar:
+    """An equivalent grammar with the rules of many alternatives factored (see module)."""
+    rules: dict[str, tuple[tuple[str, ...], ...]] = {}
+    taken = set(grammar.rules) | set(grammar.terminals)
+    for name, alts in grammar.rules.items():
+        factored = _factor(name, alts, taken)
+        if factored is None:
+            rules[name] = alts
+        else:
+            rules.update(factored)
+    if len(rules) == len(grammar.rules):
+        return grammar
+    return replace(grammar, rules=rules)
+
+
+def _factor(name: str, alts: tuple[tuple[str, ...], ...], taken: set[str]
+            ) -> dict[str, tuple[tuple[str, ...], ...]] | None:
+    """The left-linear rules of ``name``'s minimal automaton, or None when not worth it
+    (never with fewer than ``FACTOR_RATIO`` alternatives: the automaton has at least as many
+    edges as the longest alternative has symbols)."""
+    if len(alts) < FACTOR_RATIO:
+        return None
+    states, root = _minimal_automaton(alts)
+    n_edges = sum(len(edges) for _, edges in states)
+    if n_edges * FACTOR_RATIO > sum(len(alt) for alt in alts):
+        return None
+    names = {}
+    for q in range(len(states)):
+        if q != root:
+            label = f"{name}~{q}"
+            while label in taken:
+                label += "~"
+            taken.add(label)
+            names[q] = label
+    incoming: dict[str, list[tuple[str, ...]]] = {label: [] for label in names.values()}
+    for p, (_, edges) in enumerate(states):
+        for sym, q in edges:
+            incoming[names[q]].append((sym,) if p == root else (names[p], sym))
+    out = {label: tuple(prods) for label, prods in incoming.items()}
+    out[name] = tuple(() if q == root else (names[q],)
+                      for q, (accepting, _) in enumerate(states) if accepting)
+    return out
+
+
+_State = tuple  # (accepting, ((symbol, next state), ...) sorted)
+
+
+def _minimal_automaton(alts: tuple[tuple[str, ...], ...]) -> tuple[list[_State], int]:
+    """The minimal deterministic automaton of the finite language ``alts``: its states and
+    the index of the start state (states are merged by their right language, bottom-up)."""
+    trie: list[tuple[list[bool], dict[str, int]]] = [([False], {})]
+    for alt in alts:
+        node = 0
+        for sym in alt:
+            child = trie[node][1].get(sym)
+            if child is None:
+                child = trie[node][1][sym] = len(trie)
+                trie.append(([False], {}))
+            node = child
+        trie[node][0][0] = True
+    register: dict[_State, int] = {}
+    states: list[_State] = []
+    canonical = [0] * len(trie)
+    for node in range(len(trie) - 1, -1, -1):  # children have larger indices than parents
+        accepting, children = trie[node]
+        key = (accepting[0], tuple(sorted((sym, canonical[c]) for sym, c in children.items())))
+        found = register.get(key)
+        if found is None:
+            found = register[key] = len(states)
+            states.append(key)
+        canonical[node] = found
+    return states, canonical[0]

@@ -1,0 +1,126 @@
+"""Grammar analyses the matcher relies on, checked against brute-force enumeration:
+factoring rules keeps the language, FOLLOW sets hold every pair seen in short sentences, and
+the bytes the matcher allows after a lexeme follow from them."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from grammar_decode.compiler import CompiledGrammar
+from grammar_decode.grammar.factor import factor_alternatives
+from grammar_decode.grammar.follow import follow_terminals
+from grammar_decode.grammar.ir import Grammar
+from grammar_decode.grammar.lark_loader import load_grammar
+from grammar_decode.vocab.vocabulary import TokenVocabulary
+
+# seven optional parts (384 alternatives after Lark's expansion), an optional group inside
+# another, a repetition and recursion through the rule
+OPTIONALS = r"""
+start: item (";" item)*
+item: "s" [A] [B] [C] [D] "x"? "y"? ("z" ["w"])? ["(" item ")"]
+A: "a"
+B: "b"
+C: "c"
+D: "d"
+%ignore " "
+"""
+
+
+def _language(grammar: Grammar, max_len: int) -> set[tuple[str, ...]]:
+    """Every terminal string of at most ``max_len`` symbols the start symbol derives (a
+    fixpoint over bounded string sets: independent of any parser)."""
+    lang: dict[str, set[tuple[str, ...]]] = {name: set() for name in grammar.rules}
+
+    def strings(sym: str) -> set[tuple[str, ...]]:
+        return lang[sym] if sym in lang else {(sym,)}
+
+    changed = True
+    while changed:
+        changed = False
+        for name, alts in grammar.rules.items():
+            for alt in alts:
+                found: set[tuple[str, ...]] = {()}
+                for sym in alt:
+                    found = {a + b for a in found for b in strings(sym) if len(a + b) <= max_len}
+                new = found - lang[name]
+                if new:
+                    lang[name] |= new
+                    changed = True
+    return lang[grammar.start]
+
+
+def test_factoring_keeps_the_language_and_shrinks_the_rule() -> None:
+    grammar = load_grammar(OPTIONALS)
+    assert len(grammar.rules["item"]) == 2 ** 6 * 3 * 2  # Lark expands every optional
+    factored = factor_alternatives(grammar)
+    assert set(grammar.rules) < set(factored.rules)
+    size = sum(len(alt) for name, alts in factored.rules.items() if name.startswith("item")
+               for alt in alts)
+    assert size * 10 < sum(len(alt) for alt in grammar.rules["item"])
+    assert _language(factored, 7) == _language(grammar, 7)
+    assert grammar.rules == load_grammar(OPTIONALS).rules  # the input is left as it was
+
+
+def test_factoring_leaves_small_rules_alone() -> None:
+    grammar = load_grammar('start: "a" "b" | "a" "c" | "d"\n')
+    assert factor_alternatives(grammar) is grammar
+
+
+@pytest.mark.parametrize("text", [OPTIONALS, 'start: x+ "e"?\nx: "a" x "b" | "c" |\n'])
+def test_follow_sets_hold_every_pair_of_short_sentences(text: str) -> None:
+    grammar = load_grammar(text)
+    follow = follow_terminals(grammar)
+    seen: dict[str, set[str]] = {name: set() for name in grammar.terminals}
+    for sentence in _language(grammar, 7):
+        for a, b in itertools.pairwise(sentence):
+            seen[a].add(b)
+    for name in grammar.terminals:
+        if not grammar.terminals[name].ignored:
+            assert seen[name] <= follow[name], name
+    assert follow == follow_terminals(factor_alternatives(grammar))
+
+
+def test_openings_after_a_lexeme_come_from_followers_and_ignored_terminals() -> None:
+    grammar = load_grammar('start: "ab" C | "ab" "d"\nC: /[cx]y*/\n%ignore " "\n')
+    compiled = CompiledGrammar(grammar, TokenVocabulary([None, b"a", b"b"], [0]), cache=False)
+    ids = compiled.terminal_ids
+
+    def table(emitted: frozenset[int]) -> np.ndarray:  # bool [first byte, second byte or 256]
+        packed = compiled.next_bytes(emitted).table
+        return np.unpackbits(packed, axis=1, count=257, bitorder="little").astype(bool)
+
+    def first_bytes(emitted: frozenset[int]) -> set[str]:
+        return {chr(b) for b in np.flatnonzero(table(emitted)[:, 256])}
+
+    assert first_bytes(frozenset([ids["AB"]])) == {"c", "x", "d", " "}
+    assert first_bytes(frozenset([ids["C"]])) == {" "}  # only ignored text may follow
+    assert first_bytes(compiled.ignored_ids) == set("acxd ")
+    after_space = table(compiled.ignored_ids)
+    assert after_space[ord("a"), ord("b")] and not after_space[ord("a"), ord("x")]  # "ab"
+    assert after_space[ord("c"), ord("y")] and after_space[ord("c"), ord("a")]  # "c" matches
+
+
+def test_openings_drop_exactly_the_pairs_that_cannot_open_a_lexeme() -> None:
+    """Brute force: a (token, offset) pair is kept iff its remainder (or its first lexeme)
+    matches a prefix of some text of the allowed terminals, over every pair of a vocabulary."""
+    from grammar_decode.maskstore.remainders import RemainderSet
+
+    grammar = load_grammar('start: "ab" C | "ab" "de"\nC: /[cx]y*/\n%ignore " "\n')
+    words = [b"ab", b"abc", b"abyd", b"xy", b"cy ", b"dd", b"de", b"ade", b"d", b" a", b"cq",
+             b"z"]
+    vocab = TokenVocabulary([None] + words, [0])
+    compiled = CompiledGrammar(grammar, vocab, cache=False)
+    after = compiled.next_bytes(frozenset([compiled.terminal_ids["AB"]]))
+    pairs = [(i, o) for i, w in enumerate(vocab.token_bytes) if w for o in range(len(w))]
+    rs = RemainderSet(np.array([i for i, _ in pairs]), np.array([o for _, o in pairs]))
+    kept = rs.startable(after, vocab)
+    got = set(zip(kept.tokens.tolist(), kept.offsets.tolist()))
+    def opens(rest: bytes) -> bool:  # a C lexeme or " " (then anything), or "de" begun
+        return rest[:1] in (b"c", b"x", b" ") or rest[:2] in (b"d", b"de")
+
+    want = {(i, o) for i, o in pairs if opens(vocab.token_bytes[i][o:])}
+    assert got == want
+    assert rs.startable(after, vocab) is kept  # cached
