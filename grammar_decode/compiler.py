@@ -21,7 +21,7 @@ from grammar_decode.grammar.ir import Grammar
 from grammar_decode.grammar.lark_loader import load_grammar
 from grammar_decode.grammar.prune import prune
 from grammar_decode.lru import LRU
-from grammar_decode.maskstore.remainders import Openings
+from grammar_decode.maskstore.remainders import Openings, terminal_openings
 from grammar_decode.maskstore.store import ContextStore
 from grammar_decode.matcher.earley import EarleyGrammar, EarleySet, initial_set
 from grammar_decode.matcher.lexer import ContextLexer, LexTerminal
@@ -41,6 +41,7 @@ STORE_FORMAT = 4  # part of every store's cache key: bump when ContextStore's co
 MASK_MEMO_BYTES = 32 << 20
 FRAME_MEMO_BYTES = 16 << 20
 VERDICT_MEMO_BYTES = 16 << 20
+MAX_OPENING_TERMINALS = 256  # see CompiledGrammar.next_bytes
 
 
 def flush_mask_stores() -> int:
@@ -115,6 +116,7 @@ class CompiledGrammar:
         self.ignored_ids = frozenset(t.id for t in self.terminals if t.ignored)
         self._follow: dict[str, frozenset[str]] | None = None  # see next_bytes
         self._openings: dict[frozenset[int], Openings] = {}
+        self._terminal_openings: dict[int, tuple] = {}  # terminal id -> its part of a table
         self.earley = EarleyGrammar(factor_alternatives(grammar), self.terminal_ids)
         self.initial_set = initial_set(self.earley)
         self._contexts: dict[frozenset[int], ContextLexer] = {}
@@ -154,7 +156,9 @@ class CompiledGrammar:
         the parse so far: a terminal that can follow one of them in the grammar (FOLLOW
         sets, computed on first use) or an ignored one; any terminal after an ignored
         lexeme. A token that ends such a lexeme and goes on otherwise is never viable, so
-        the matcher drops it before any parser step. Cached per emitted set."""
+        the matcher drops it before any parser step. Past ``MAX_OPENING_TERMINALS`` possible
+        terminals nothing is dropped (schema grammars have thousands of terminals). Cached
+        per emitted set, and each terminal's part per terminal."""
         found = self._openings.get(emitted)
         if found is None:
             real = emitted - self.ignored_ids
@@ -165,7 +169,13 @@ class CompiledGrammar:
                 followers = {self.terminal_ids[n] for n in names} | self.ignored_ids
             else:
                 followers = set(range(len(self.terminals)))
-            found = Openings([self.terminals[i].dfa for i in sorted(followers)])
+            if len(followers) > MAX_OPENING_TERMINALS:
+                found = Openings(None)
+            else:
+                parts = self._terminal_openings
+                for i in followers - parts.keys():
+                    parts[i] = terminal_openings(self.terminals[i].dfa)
+                found = Openings.union([parts[i] for i in sorted(followers)])
             self._openings[emitted] = found
         return found
 

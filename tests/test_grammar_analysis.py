@@ -124,3 +124,22 @@ def test_openings_drop_exactly_the_pairs_that_cannot_open_a_lexeme() -> None:
     want = {(i, o) for i, o in pairs if opens(vocab.token_bytes[i][o:])}
     assert got == want
     assert rs.startable(after, vocab) is kept  # cached
+
+
+def test_openings_of_too_many_terminals_drop_nothing() -> None:
+    from grammar_decode.compiler import MAX_OPENING_TERMINALS
+    from grammar_decode.maskstore.remainders import RemainderSet
+
+    n = MAX_OPENING_TERMINALS + 1
+    words = " | ".join(f'"k{i}"' for i in range(n))
+    grammar = load_grammar(f'start: "a" x\nx: {words}\n')
+    vocab = TokenVocabulary([None, b"ak1", b"az"], [0])
+    compiled = CompiledGrammar(grammar, vocab, cache=False)
+    after = compiled.next_bytes(frozenset([compiled.terminal_ids["A"]]))
+    assert after.table is None
+    rs = RemainderSet(np.array([1, 2]), np.array([1, 1]))
+    assert rs.startable(after, vocab) is rs  # "z" cannot open a lexeme, but is not dropped
+    fewer = load_grammar('start: "a" x\nx: "k0" | "k1"\n')
+    small = CompiledGrammar(fewer, vocab, cache=False)
+    kept = rs.startable(small.next_bytes(frozenset([small.terminal_ids["A"]])), vocab)
+    assert kept.tokens.tolist() == [1]

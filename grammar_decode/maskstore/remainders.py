@@ -132,25 +132,29 @@ class Openings:
     """How a lexeme of some terminals may begin (the compiler's answer for the lexeme after
     a given one, whatever the parse): bit ``b2`` of row ``b1`` of ``table`` says whether one
     of them matches a text beginning with bytes ``b1 b2``, or matches ``b1`` alone (then any
-    lexeme may follow); bit 256 whether one begins with ``b1`` (little-endian packed rows)."""
+    lexeme may follow); bit 256 whether one begins with ``b1`` (little-endian packed rows).
+    No table: anything may open (too many terminals to be worth a table)."""
 
     __slots__ = ("uid", "table")
     _uids = itertools.count()
 
-    def __init__(self, dfas: list[Any]) -> None:
+    def __init__(self, table: np.ndarray | None) -> None:
         self.uid = next(Openings._uids)  # never reused: a cache key on shared remainder sets
+        self.table = table
+
+    @classmethod
+    def union(cls, parts: list[tuple[np.ndarray, np.ndarray]]) -> Openings:
+        """The openings of several terminals, each given by ``terminal_openings``."""
         table = np.zeros((256, 257), dtype=bool)
-        for dfa in dfas:
-            if dfa.n_states:
-                first = np.flatnonzero(dfa.trans[0] >= 0)
-                states = dfa.trans[0][first]
-                table[first, :256] |= (dfa.trans[states] >= 0) | dfa.accepting[states][:, None]
-                table[first, 256] = True
-        self.table = np.packbits(table, axis=1, bitorder="little")
+        for first, rows in parts:
+            table[first] |= rows
+        return cls(np.packbits(table, axis=1, bitorder="little"))
 
     def admits(self, tokens: np.ndarray, offsets: np.ndarray, vocab: Any) -> np.ndarray:
         """Bool per (token, offset) pair: whether its remainder can open such a lexeme (its
         first two bytes, or its only byte, pass the table)."""
+        if self.table is None:
+            return np.ones(len(tokens), dtype=bool)
         matrix, lengths, _ = vocab.byte_matrix()
         rows = _row_index(vocab)[tokens]
         second = offsets + 1
@@ -158,6 +162,18 @@ class Openings:
         following[second >= lengths[rows]] = 256
         packed = self.table[matrix[rows, offsets], following >> 3]
         return ((packed >> (following & 7)) & 1).astype(bool)
+
+
+def terminal_openings(dfa: Any) -> tuple[np.ndarray, np.ndarray]:
+    """One terminal's part of an ``Openings`` table: the first bytes its matches begin with,
+    and for each a bool row over the second byte (and 256: the first byte alone)."""
+    if not dfa.n_states:
+        return np.empty(0, dtype=np.intp), np.zeros((0, 257), dtype=bool)
+    first = np.flatnonzero(dfa.trans[0] >= 0)
+    states = dfa.trans[0][first]
+    rows = np.ones((len(first), 257), dtype=bool)
+    rows[:, :256] = (dfa.trans[states] >= 0) | dfa.accepting[states][:, None]
+    return first, rows
 
 
 # emitted terminal ids -> how the next lexeme may begin (see Openings)
