@@ -14,6 +14,7 @@ from grammar_decode.grammar.factor import factor_alternatives
 from grammar_decode.grammar.follow import follow_terminals
 from grammar_decode.grammar.ir import Grammar
 from grammar_decode.grammar.lark_loader import load_grammar
+from grammar_decode.matcher.matcher import GrammarMatcher
 from grammar_decode.vocab.vocabulary import TokenVocabulary
 
 # seven optional parts (384 alternatives after Lark's expansion), an optional group inside
@@ -62,6 +63,26 @@ def test_factoring_keeps_the_language_and_shrinks_the_rule() -> None:
     assert size * 10 < sum(len(alt) for alt in grammar.rules["item"])
     assert _language(factored, 7) == _language(grammar, 7)
     assert grammar.rules == load_grammar(OPTIONALS).rules  # the input is left as it was
+
+
+def test_factored_left_recursion_and_nullable_parts_parse_as_before() -> None:
+    """A left-recursive rule of optional parts, some nullable: the language is unchanged, and
+    the matcher (which recognises the factored grammar) accepts exactly its sentences."""
+    text = ('start: start "," [A] [B] [C] [D] [F] [G] e | "s"\ne: "x"?\n'
+            'A: "a"\nB: "b"\nC: "c"\nD: "d"\nF: "f"\nG: "g"\n')
+    grammar = load_grammar(text)
+    factored = factor_alternatives(grammar)
+    assert factored is not grammar
+    sentences = _language(grammar, 6)
+    assert _language(factored, 6) == sentences
+    vocab = TokenVocabulary([None] + [c.encode() for c in "s,abcdfgx"], [0])
+    compiled = CompiledGrammar(grammar, vocab, cache=False)
+    for length in range(1, 5):
+        for symbols in itertools.product("s,abcdfgx", repeat=length):
+            matcher = GrammarMatcher(compiled)
+            ok = all(matcher.accept_text(c) for c in symbols) and matcher.is_accepting()
+            names = tuple({"s": "S", ",": "COMMA"}.get(c, c.upper()) for c in symbols)
+            assert ok == (names in sentences), symbols
 
 
 def test_factoring_leaves_small_rules_alone() -> None:
