@@ -97,6 +97,7 @@ class CompiledGrammar:
         if terminal_conflicts not in CONFLICT_MODES:
             raise ValueError(f"terminal_conflicts must be one of {CONFLICT_MODES}")
         self.vocab = vocab
+        self.vocab_size = int(vocab.size)  # read at every token-set merge: a plain attribute
         self.terminal_conflicts = terminal_conflicts
         self.schema_issues: list = []
         if cache is False:
@@ -178,10 +179,6 @@ class CompiledGrammar:
                 found = Openings.union([parts[i] for i in sorted(followers)])
             self._openings[emitted] = found
         return found
-
-    @property
-    def vocab_size(self) -> int:
-        return int(self.vocab.size)
 
     def context_for(self, earley_set: EarleySet) -> ContextLexer:
         """The contextual lexer for the terminals the parser can take after ``earley_set``."""

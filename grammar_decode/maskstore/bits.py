@@ -35,3 +35,12 @@ def bits_at(packed: np.ndarray, ids: np.ndarray) -> np.ndarray:
 def set_bits(packed: np.ndarray, ids: np.ndarray) -> None:
     """Set the bits of ``ids`` in ``packed`` in place (ids may repeat)."""
     np.bitwise_or.at(packed, ids >> 3, np.left_shift(1, ids & 7).astype(np.uint8))
+
+
+PACK_RATIO = 256  # see worth_packing; measured in instructions, 64 -> 256: SQL -7.5%
+
+
+def worth_packing(n_ids: int, size: int) -> bool:
+    """Whether a set of ``n_ids`` token ids over ``size`` ids is better kept as a packed
+    bitset (merging it into another is then a byte-wise OR, not a scatter of bits)."""
+    return n_ids * PACK_RATIO > size

@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from grammar_decode.lru import LRU
-from grammar_decode.maskstore.bits import pack_ids
+from grammar_decode.maskstore.bits import pack_ids, worth_packing
 from grammar_decode.maskstore.walk import split_point, walk_rows
 
 # (vocabulary, digest of the pairs) -> content: equal pairs recur as children of many outcomes
@@ -124,7 +124,7 @@ class Outcome:
         self.valid = valid
         self.children = children
         self.packed: np.ndarray | None = None
-        if len(valid) * 64 > size:
+        if worth_packing(len(valid), size):
             self.packed = pack_ids(valid, size)
 
 

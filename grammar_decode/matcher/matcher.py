@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from grammar_decode.maskstore.bits import bitmask_words, bits_at, pack_ids, set_bits, unpack
+from grammar_decode.maskstore.bits import (bitmask_words, bits_at, pack_ids, set_bits, unpack,
+                                           worth_packing)
 from grammar_decode.maskstore.remainders import RemainderSet
 from grammar_decode.matcher.earley import EarleySet, frame_of, scan_frame
 
@@ -113,20 +114,27 @@ _NO_TOKENS: Tokens = (None, ())
 
 class _TokenSet:
     """A token set under construction: a packed bitset part plus small id arrays, so that
-    unions of large precomputed sets are byte-wise ORs and small ones cost their size."""
+    unions of large precomputed sets are byte-wise ORs and small ones cost their size. The
+    bitset is copied on first write only (``owned``): the sets it starts from (stores,
+    outcomes, memoised judgments) are read-only, and many judgments add nothing to them."""
 
-    __slots__ = ("packed", "ids")
+    __slots__ = ("packed", "ids", "owned")
 
     def __init__(self, packed: np.ndarray | None) -> None:
-        self.packed = None if packed is None else packed.copy()  # None: no packed part yet
+        self.packed = packed  # None: no packed part yet
+        self.owned = False
         self.ids: tuple[np.ndarray, ...] = ()
 
-    def add(self, packed: np.ndarray | None, ids: np.ndarray) -> None:
+    def add(self, packed: np.ndarray | None, ids: np.ndarray, fresh: bool = False) -> None:
+        """Add a packed set (``fresh``: made for this set, so it may be written) or, when
+        there is none, the ids ``ids``."""
         if packed is not None:
             if self.packed is None:
-                self.packed = packed.copy()
-            else:
+                self.packed, self.owned = packed, fresh
+            elif self.owned:
                 np.bitwise_or(self.packed, packed, out=self.packed)
+            else:
+                self.packed, self.owned = self.packed | packed, True
         elif len(ids):
             self.ids += (ids,)
 
@@ -139,7 +147,7 @@ class _TokenSet:
         """Add ``other`` restricted to the packed set ``keep``."""
         packed, ids = other
         if packed is not None:
-            self.add(packed & keep, _NO_IDS)
+            self.add(packed & keep, _NO_IDS, fresh=True)
         if ids:
             self.ids += tuple([part[bits_at(keep, part)] for part in ids])
 
@@ -147,13 +155,15 @@ class _TokenSet:
         """The finished set. The id arrays are merged into one, or into the bitset when there
         is one or they are many (then reading the set is a copy of the bitset)."""
         if self.packed is not None and self.ids:
+            if not self.owned:
+                self.packed, self.owned = self.packed.copy(), True
             set_bits(self.packed, np.concatenate(self.ids))
             self.ids = ()
-        elif len(self.ids) > 1 or (self.ids and len(self.ids[0]) * 64 > size):
+        elif len(self.ids) > 1 or (self.ids and worth_packing(len(self.ids[0]), size)):
             ids = np.concatenate(self.ids)
-            if len(ids) * 64 > size:
+            if worth_packing(len(ids), size):
                 self.ids = ()
-                self.add(pack_ids(ids, size), ids)
+                self.add(pack_ids(ids, size), ids, fresh=True)
             else:
                 self.ids = (ids,)
         return self.packed, self.ids
