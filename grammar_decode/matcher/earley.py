@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from typing import Callable
 
 from grammar_decode.errors import GrammarCompileError
 from grammar_decode.grammar.ir import Grammar
@@ -170,7 +169,9 @@ class EarleyGrammar:
         (one shared callback: a closure per set would be three more objects for the GC)."""
         found.uid = uid = next(self._uids)
         found.base = uid << self.shift
-        self.interned[key] = self.by_uid[uid] = _KeyedRef(found, self._forget, key, uid)
+        ref = _KeyedRef(found, self._forget)
+        ref.key, ref.uid = key, uid
+        self.interned[key] = self.by_uid[uid] = ref
 
     def item_origin(self, item: Item) -> EarleySet | None:
         """The set an item started in (None: the set holding it, for predicted items)."""
@@ -206,17 +207,11 @@ class EarleyGrammar:
 
 
 class _KeyedRef(weakref.ref):
-    """A weak reference that knows its key in the intern table and its set's uid."""
+    """A weak reference that knows its key in the intern table and its set's uid (set after
+    construction: a subclass ``__new__``/``__init__`` taking them would be two Python-level
+    calls per set, ~20% of building one)."""
 
     __slots__ = ("key", "uid")
-
-    def __new__(cls, obj: EarleySet, callback: Callable, key: tuple, uid: int) -> _KeyedRef:
-        self = super().__new__(cls, obj, callback)
-        self.key, self.uid = key, uid
-        return self
-
-    def __init__(self, obj: EarleySet, callback: Callable, key: tuple, uid: int) -> None:
-        super().__init__(obj, callback)
 
 
 Item = int  # (origin uid << shift) | dotted rule; uid 0: this set, 1: BOTTOM
@@ -226,15 +221,18 @@ Chain = tuple  # (advanced dotted rules, completed nonterminals, predicted nonte
 
 class Part:
     """The items a set predicts (origin uid 0, by awaited symbol), shared by every set that
-    predicts the same nonterminals, with its completion chains (``completion_chain``)."""
+    predicts the same nonterminals, with its completion chains (``completion_chain``) and the
+    expected terminals of the sets built on it (``_new_set``)."""
 
-    __slots__ = ("id", "own", "terminals", "chains")
+    __slots__ = ("id", "own", "terminals", "chains", "expected")
 
     def __init__(self, part_id: int, own: dict[int, tuple[Item, ...]]) -> None:
         self.id = part_id
         self.own = own
         self.terminals = frozenset(-s - 1 for s in own if s < 0)
         self.chains: dict[int, Chain] = {}
+        # terminals awaited by a set's earlier items -> the set's expected terminals (shared)
+        self.expected: dict[tuple[int, ...], frozenset[int]] = {}
 
 
 class EarleySet:
@@ -383,8 +381,12 @@ def _new_set(g: EarleyGrammar, key: tuple, part: Part, accepting: bool,
     groups: dict[int, list[Item]] = {}
     for item in kernel:
         groups.setdefault(dr_next[item & mask], []).append(item)
-    expected = part.terminals.union(-sym - 1 for sym in groups if sym < 0)
-    found = EarleySet(accepting, g._expected.setdefault(expected, expected))
+    waited = tuple(sorted([-sym - 1 for sym in groups if sym < 0]))  # terminals awaited
+    expected = part.expected.get(waited)
+    if expected is None:  # per part: a union and a frozenset hash saved on most new sets
+        expected = part.terminals.union(waited)
+        expected = part.expected[waited] = g._expected.setdefault(expected, expected)
+    found = EarleySet(accepting, expected)
     found.part = part
     found.kernel = kernel
     # tuples of ints: the cyclic GC stops tracking them (and then the dict) on its first visit
