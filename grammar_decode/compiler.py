@@ -121,6 +121,7 @@ class CompiledGrammar:
         self.earley = EarleyGrammar(factor_alternatives(grammar), self.terminal_ids)
         self.initial_set = initial_set(self.earley)
         self._contexts: dict[frozenset[int], ContextLexer] = {}
+        self._ignored_lexer: ContextLexer | None = None  # see ignored_lexer
         self._lock = threading.Lock()
         # (Earley set uid, lexer state, backtrack point) -> allowed token set; see matcher._mask
         self.mask_memo = LRU(MASK_MEMO_BYTES)
@@ -188,6 +189,13 @@ class CompiledGrammar:
         lexer = self.lexer_for(earley_set.expected_terminals)
         earley_set.context = (self, lexer)
         return lexer
+
+    @property
+    def ignored_lexer(self) -> ContextLexer:
+        """The lexer of the ignored terminals alone (built on first use)."""
+        if self._ignored_lexer is None:
+            self._ignored_lexer = self.lexer_for(frozenset())
+        return self._ignored_lexer
 
     def lexer_for(self, expected: frozenset[int]) -> ContextLexer:
         """The contextual lexer of the terminals ``expected`` and the ignored ones (shared)."""

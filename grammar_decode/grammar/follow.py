@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from grammar_decode.grammar.ir import Grammar
+from grammar_decode.grammar.prune import deriving
 
 
 def follow_terminals(grammar: Grammar) -> dict[str, frozenset[str]]:
@@ -20,7 +21,7 @@ def follow_terminals(grammar: Grammar) -> dict[str, frozenset[str]]:
     grammar, ignored terminals left out (they may come between any two lexemes). An
     over-approximation where rules are unreachable, never an under-approximation."""
     rules = grammar.rules
-    nullable = _nullable(grammar)
+    nullable = deriving(grammar, set())
     # FIRST: first[A] includes first[X] for X in the nullable prefix of A's alternatives
     first: dict[str, set[str]] = {name: set() for name in rules}
     first_into: dict[str, set[str]] = defaultdict(set)  # X -> the A whose FIRST includes it
@@ -76,15 +77,3 @@ def _propagate(sets: dict[str, set[str]], into: dict[str, set[str]]) -> None:
                 if y not in queued:
                     queued.add(y)
                     work.append(y)
-
-
-def _nullable(grammar: Grammar) -> set[str]:
-    nullable: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for name, alts in grammar.rules.items():
-            if name not in nullable and any(all(s in nullable for s in alt) for alt in alts):
-                nullable.add(name)
-                changed = True
-    return nullable

@@ -14,19 +14,25 @@ from grammar_decode.errors import GrammarCompileError
 from grammar_decode.grammar.ir import Grammar
 
 
-def prune(grammar: Grammar, dead_terminals: set[str]) -> Grammar:
-    """The grammar without dead alternatives and the symbols only they used."""
-    live_terminals = set(grammar.terminals) - set(dead_terminals)
-    productive: set[str] = set()
+def deriving(grammar: Grammar, atoms: set[str]) -> set[str]:
+    """The nonterminals that derive a string of ``atoms`` (the empty set: the nullable ones;
+    the live terminals: the productive ones)."""
+    found: set[str] = set()
     changed = True
     while changed:
         changed = False
         for name, alts in grammar.rules.items():
-            if name in productive:
-                continue
-            if any(all(s in live_terminals or s in productive for s in alt) for alt in alts):
-                productive.add(name)
+            if name not in found and any(all(s in atoms or s in found for s in alt)
+                                         for alt in alts):
+                found.add(name)
                 changed = True
+    return found
+
+
+def prune(grammar: Grammar, dead_terminals: set[str]) -> Grammar:
+    """The grammar without dead alternatives and the symbols only they used."""
+    live_terminals = set(grammar.terminals) - set(dead_terminals)
+    productive = deriving(grammar, live_terminals)
     if grammar.start not in productive:
         raise GrammarCompileError(
             f"the grammar's language is empty: start rule {grammar.start!r} derives no string")

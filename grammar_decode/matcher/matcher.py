@@ -388,8 +388,7 @@ def _follow(compiled: CompiledGrammar, here: EarleySet, path: tuple, emitted: fr
     if popped:
         # the step from the exact set succeeds too (the same items wait there): a remainder
         # that stays inside an ignored lexeme is viable whatever set it leads to
-        valid, rest = rs.settled(compiled.lexer_for(frozenset()), compiled.vocab,
-                                 compiled.next_bytes)
+        valid, rest = rs.settled(compiled.ignored_lexer, compiled.vocab, compiled.next_bytes)
         tokens.add(None, valid)
         if rest is not None:
             pops.append((path, emitted, rest))
