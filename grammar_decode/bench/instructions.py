@@ -1,0 +1,183 @@
+"""Instruction-count benchmark: CPU instructions of cold mask replays, counted by callgrind.
+
+    python -m grammar_decode.bench.instructions [--grammars sql_select,go_subset]
+                                                [--tokenizer qwen2.5] [--passes 2]
+                                                [--trees DIR [DIR ...]] [--warm]
+
+Per-token times on this machine move by 30-80% between processes, so a 5% change in the
+matcher cannot be seen in ``grammar_decode.bench.masks``. Instructions can: this script runs
+each source tree under ``valgrind --tool=callgrind --instr-atstart=no``; the child compiles
+the grammar, replays the corpus documents of ``tests/corpus/<grammar>/`` once (building the
+mask stores), drops the parse caches, and signals; only then is counting switched on
+(``callgrind_control -i on``), for ``--passes`` replays each after ``clear_parse_caches()``
+(what the cold passes of the masks benchmark time), and switched off before it exits.
+``warm()`` is off unless ``--warm``, since what it does depends on a time budget. The
+counts repeat to about 0.1%.
+
+``--trees`` compares source trees (checkouts or ``git worktree``s, each with its compiled
+modules built by ``python setup.py build_ext --inplace`` when they should count); each is
+imported from its own folder, and the modules that ran compiled are printed. Printed per
+grammar and tree: instructions, instructions per replayed token, and the ratio to the first
+tree. Needs ``valgrind`` (Debian package ``valgrind``); a run takes 1-3 minutes per grammar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_GRAMMARS = ("sql_select", "go_subset")
+MAX_TOKENS = 400  # as in grammar_decode.bench.masks
+POLL_SECONDS = 0.2
+TIMEOUT_SECONDS = 1800.0
+
+
+def _child(grammar: str, tokenizer_name: str, passes: int, warm: bool, signal: Path) -> None:
+    """Run inside callgrind, with the tree under test first on ``sys.path``: compile, a first
+    replay, then wait until ``signal`` (holding this pid) is deleted, replay ``passes``
+    times with cold parse caches, write ``signal`` again and wait until it is deleted."""
+    import torch
+
+    from grammar_decode import accel
+    from grammar_decode.compiler import compile_grammar
+    from grammar_decode.maskstore.bits import bitmask_words
+    from grammar_decode.matcher.matcher import GrammarMatcher
+    from grammar_decode.vocab.packaged import load_tokenizer
+
+    torch.set_num_threads(1)
+    tree = Path.cwd()
+    tokenizer = load_tokenizer(tokenizer_name)
+    text = (tree / "grammars" / f"{grammar}.lark").read_text(encoding="utf-8")
+    compiled = compile_grammar(text, tokenizer, cache_dir=False)
+    if warm:
+        compiled.warm()
+    streams, total = [], 0
+    for path in sorted((tree / "tests" / "corpus" / grammar).iterdir()):
+        if path.is_file():
+            ids = tokenizer.encode(path.read_text(encoding="utf-8"), add_special_tokens=False)
+            if total + len(ids) > MAX_TOKENS and streams:
+                break
+            streams.append(ids)
+            total += len(ids)
+    matcher = GrammarMatcher(compiled)
+    bitmask = torch.zeros(1, bitmask_words(compiled.vocab_size), dtype=torch.int32)
+
+    def replay() -> None:
+        for ids in streams:
+            matcher.reset()
+            for tid in ids:
+                matcher.fill_bitmask(bitmask)
+                if not matcher.accept_token(tid):
+                    raise SystemExit(f"{grammar}: the matcher rejected token {tid}")
+
+    replay()
+    gc.collect()
+    gc.freeze()
+    compiled.clear_parse_caches()
+    status = accel.status()
+    compiled_modules = sum(state == "compiled" for state in status.values())
+    print(f"tokens {total} modules {compiled_modules}/{len(status)} compiled", flush=True)
+    signal.write_text(str(os.getpid()))
+    while signal.exists():
+        time.sleep(POLL_SECONDS)
+    for _ in range(passes):
+        compiled.clear_parse_caches()
+        replay()
+    signal.write_text("done")
+    while signal.exists():  # counting is switched off before the interpreter winds down
+        time.sleep(POLL_SECONDS)
+
+
+def _wait_for(condition, process: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    while not condition():
+        if process.poll() is not None:
+            raise RuntimeError(f"the child exited ({process.returncode}) before {what}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(POLL_SECONDS)
+
+
+def count(tree: Path, grammar: str, tokenizer: str, passes: int, warm: bool
+          ) -> dict[str, object]:
+    """Instructions of ``passes`` cold replays of ``grammar``'s corpus with the matcher of
+    source tree ``tree`` (see the module docstring)."""
+    with tempfile.TemporaryDirectory(prefix="gd-instr-") as tmp:
+        signal, out, log = Path(tmp, "signal"), Path(tmp, "callgrind.out"), Path(tmp, "log")
+        # a fixed string-hash seed: set and dict orders (so the work done) repeat between runs
+        env = dict(os.environ, PYTHONPATH=str(tree), PYTHONHASHSEED="0", HF_HUB_OFFLINE="1")
+        command = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                   f"--callgrind-out-file={out}", sys.executable, str(Path(__file__).resolve()),
+                   "--child", grammar, tokenizer, str(passes), str(int(warm)), str(signal)]
+        with log.open("w") as sink:
+            process = subprocess.Popen(command, cwd=tree, env=env, stdout=sink,
+                                       stderr=subprocess.STDOUT)
+            _wait_for(lambda: signal.exists() and signal.read_text().isdigit(), process,
+                      "the first replay")
+            pid = signal.read_text()
+            subprocess.run(["callgrind_control", "-i", "on", pid], check=True,
+                           capture_output=True)
+            signal.unlink()
+            _wait_for(lambda: signal.exists() and signal.read_text() == "done", process,
+                      "the counted replays")
+            subprocess.run(["callgrind_control", "-i", "off", pid], check=True,
+                           capture_output=True)
+            signal.unlink()
+            process.wait(timeout=TIMEOUT_SECONDS)
+        text = log.read_text()
+        if process.returncode != 0:
+            raise RuntimeError(f"{tree} {grammar}: child failed:\n{text[-2000:]}")
+        totals = re.findall(r"^totals:\s*(\d+)", out.read_text(), re.M)
+        first = re.search(r"^tokens (\d+) modules (.*)$", text, re.M)
+        if not totals or first is None:
+            raise RuntimeError(f"{tree} {grammar}: no instruction totals:\n{text[-2000:]}")
+        tokens = int(first.group(1))
+        instructions = sum(int(t) for t in totals)
+        return {"instructions": instructions, "tokens": tokens,
+                "per_token": instructions / (tokens * passes), "modules": first.group(2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        del sys.path[0]  # this file's folder: the tree under test is on PYTHONPATH
+        grammar, tokenizer, passes, warm, signal = argv[1:6]
+        _child(grammar, tokenizer, int(passes), warm == "1", Path(signal))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--grammars", default=",".join(DEFAULT_GRAMMARS))
+    parser.add_argument("--tokenizer", default="qwen2.5")
+    parser.add_argument("--passes", type=int, default=2)
+    parser.add_argument("--trees", nargs="+", type=Path, default=[REPO],
+                        help="source trees to compare (default: this one)")
+    parser.add_argument("--warm", action="store_true", help="run warm() before counting")
+    args = parser.parse_args(argv)
+    for tree in args.trees:
+        if not (tree / "grammar_decode").is_dir():
+            parser.error(f"{tree} is not a source tree (no grammar_decode/ in it)")
+    missing = [tool for tool in ("valgrind", "callgrind_control") if shutil.which(tool) is None]
+    if missing:
+        parser.error(f"needs {' and '.join(missing)} (Debian package valgrind)")
+    for grammar in args.grammars.split(","):
+        base = None
+        for tree in args.trees:
+            found = count(tree.resolve(), grammar, args.tokenizer, args.passes, args.warm)
+            base = base or found["instructions"]
+            print(f"{grammar:12s} {str(tree):28s} {found['instructions']:>15,d} instr "
+                  f"{found['per_token']:>12,.0f}/token  x{found['instructions'] / base:.3f}  "
+                  f"{found['modules']}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""The instruction-count benchmark runs a source tree under callgrind and counts only the
+cold replays: the same tree counted twice gives the same figure (what makes it usable for
+A/B decisions that process timings on this machine cannot settle)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from grammar_decode.bench import instructions
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None or shutil.which("callgrind_control") is None,
+                    reason="needs valgrind")
+def test_the_same_tree_counts_the_same_instructions(capsys) -> None:
+    tree = instructions.REPO
+    assert instructions.main(["--grammars", "sexpr", "--tokenizer", "gpt2", "--passes", "1",
+                              "--trees", str(tree), str(tree)]) == 0
+    rows = re.findall(r"^sexpr\s+\S+\s+([\d,]+) instr\s+([\d,]+)/token\s+x([\d.]+)",
+                      capsys.readouterr().out, re.M)
+    assert len(rows) == 2
+    counts = [int(row[0].replace(",", "")) for row in rows]
+    assert counts[0] > 1_000_000 and abs(counts[1] - counts[0]) <= counts[0] // 1000
+
+
+def test_rejects_a_folder_that_is_not_a_source_tree(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit):
+        instructions.main(["--trees", str(tmp_path)])
+    assert "is not a source tree" in capsys.readouterr().err
