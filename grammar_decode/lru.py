@@ -39,16 +39,18 @@ class LRU:
 
     def put(self, key: Hashable, value: Any, cost: int = 1) -> None:
         """Store ``value``, then forget the oldest entries while over budget."""
+        data, costs = self._data, self._costs  # attribute reads cost more than the updates
         with self._lock:
-            old = self._costs.pop(key, None)
+            old = costs.pop(key, None)
             if old is not None:
-                del self._data[key]
+                del data[key]
                 self.total -= old
-            self._data[key] = value
-            self._costs[key] = cost
-            self.total += cost
-            while self.total > self.budget and self._data:
-                self.total -= self._costs.pop(self._data.popitem(last=False)[0])
+            data[key] = value
+            costs[key] = cost
+            total = self.total + cost
+            while total > self.budget and data:
+                total -= costs.pop(data.popitem(last=False)[0])
+            self.total = total
 
     def clear(self) -> None:
         with self._lock:

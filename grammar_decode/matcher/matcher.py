@@ -112,6 +112,9 @@ Tokens = tuple
 _NO_TOKENS: Tokens = (None, ())
 
 
+KEPT_BESIDE_BITSET = 256  # ids a finished set keeps apart from a bitset it does not own
+
+
 class _TokenSet:
     """A token set under construction: a packed bitset part plus small id arrays, so that
     unions of large precomputed sets are byte-wise ORs and small ones cost their size. The
@@ -151,13 +154,19 @@ class _TokenSet:
         if ids:
             self.ids += tuple([part[bits_at(keep, part)] for part in ids])
 
-    def freeze(self, size: int) -> Tokens:
+    def freeze(self, size: int, apart: bool = False) -> Tokens:
         """The finished set. The id arrays are merged into one, or into the bitset when there
-        is one or they are many (then reading the set is a copy of the bitset)."""
+        is one or they are many (then reading the set is a copy of the bitset). ``apart``: a
+        part of a larger set (a judgment), which may keep a few ids beside a bitset it does
+        not own; a mask is read whole, so it merges them."""
         if self.packed is not None and self.ids:
+            ids = np.concatenate(self.ids) if len(self.ids) > 1 else self.ids[0]
+            if apart and not self.owned and len(ids) <= KEPT_BESIDE_BITSET:
+                self.ids = (ids,)  # a bitset copy costs more than carrying a few ids along
+                return self.packed, self.ids
             if not self.owned:
                 self.packed, self.owned = self.packed.copy(), True
-            set_bits(self.packed, np.concatenate(self.ids))
+            set_bits(self.packed, ids)
             self.ids = ()
         elif len(self.ids) > 1 or (self.ids and worth_packing(len(self.ids[0]), size)):
             ids = np.concatenate(self.ids)
@@ -297,7 +306,7 @@ def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
         for lexeme in path:  # no pop on the frame: none from s either
             here = _lexeme_step(compiled, here, lexeme)[0]
         _follow(compiled, here, path, emitted, rs, tokens, pops)
-    found = tokens.freeze(compiled.vocab_size)
+    found = tokens.freeze(compiled.vocab_size, apart=True)
     if content is not None and not pops:
         _keep_verdict(compiled, s, key, content, found)
     return found, pops
@@ -378,7 +387,7 @@ def _walk(compiled: CompiledGrammar, frame: EarleySet, children: _Children) -> _
     pops: list[_Pop] = []
     for emitted, rs in children:
         _follow(compiled, frame, (), emitted, rs, tokens, pops)
-    return _Judged(tokens.freeze(compiled.vocab_size), pops)
+    return _Judged(tokens.freeze(compiled.vocab_size, apart=True), pops)
 
 
 def _follow(compiled: CompiledGrammar, here: EarleySet, path: tuple, emitted: frozenset[int],
