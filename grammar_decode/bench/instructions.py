@@ -12,7 +12,7 @@ mask stores), drops the parse caches, and signals; only then is counting switche
 (``callgrind_control -i on``), for ``--passes`` replays each after ``clear_parse_caches()``
 (what the cold passes of the masks benchmark time), and switched off before it exits.
 ``warm()`` is off unless ``--warm``, since what it does depends on a time budget. The
-counts repeat to about 0.1%.
+counts repeat to within 0.3% (most grammars 0.01%).
 
 ``--trees`` compares source trees (checkouts or ``git worktree``s, each with its compiled
 modules built by ``python setup.py build_ext --inplace`` when they should count); each is
