@@ -308,7 +308,9 @@ def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
 def _judge_frame(compiled: CompiledGrammar, frame: EarleySet, key: object,
                  children: Callable[[], _Children]) -> _Judged:
     """The judgment of ``children`` on ``frame``, read from a verdict kept for the same
-    remainder strings when there is one, else walked; memoised per (frame, ``key``)."""
+    remainder strings when there is one, else walked; memoised per (frame, ``key``), or
+    only by the verdict when one is kept for it (a verdict read for its own remainder set is
+    a lookup: two memo entries cost more than they save)."""
     content = _content_of(compiled, key)
     known = None
     if content is not None and not compiled.precomputing:  # warm() walks: deeper frames too
@@ -320,6 +322,8 @@ def _judge_frame(compiled: CompiledGrammar, frame: EarleySet, key: object,
         judged = _walk(compiled, frame, children())
         if content is not None and not judged.pops:
             _keep_verdict(compiled, frame, key, content, judged.tokens)
+            if not compiled.precomputing:
+                return judged  # the verdict answers (frame, key) too
     if compiled.precomputing:
         compiled.frame_table[(frame, key)] = judged
         compiled.frame_table_bytes += judged.nbytes
