@@ -11,19 +11,21 @@ the grammar, replays the corpus documents of ``tests/corpus/<grammar>/`` once (b
 mask stores), drops the parse caches, and signals; only then is counting switched on
 (``callgrind_control -i on``), for ``--passes`` replays each after ``clear_parse_caches()``
 (what the cold passes of the masks benchmark time), and switched off before it exits.
-``warm()`` is off unless ``--warm``, since what it does depends on a time budget. The
-counts repeat to within 0.3% (most grammars 0.01%).
+``warm()`` is off unless ``--warm``, since what it does depends on a time budget. Each
+tree runs from a copy at one fixed path with ``PYTHONHASHSEED=0``, so the same code counts
+the same to ~0.01% whichever folder it comes from.
 
 ``--trees`` compares source trees (checkouts or ``git worktree``s, each with its compiled
-modules built by ``python setup.py build_ext --inplace`` when they should count); each is
-imported from its own folder, and the modules that ran compiled are printed. Printed per
-grammar and tree: instructions, instructions per replayed token, and the ratio to the first
-tree. Needs ``valgrind`` (Debian package ``valgrind``); a run takes 1-3 minutes per grammar.
+modules built by ``python setup.py build_ext --inplace`` when they should count). Printed
+per grammar and tree: instructions, instructions per replayed token, the ratio to the first
+tree, and how many of the hot modules ran compiled. Needs ``valgrind`` (Debian package ``valgrind``); a run takes 1-3 minutes per grammar.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import gc
 import os
 import re
@@ -33,12 +35,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_GRAMMARS = ("sql_select", "go_subset")
 MAX_TOKENS = 400  # as in grammar_decode.bench.masks
 POLL_SECONDS = 0.2
 TIMEOUT_SECONDS = 1800.0
+STAGE = Path(tempfile.gettempdir(), "grammar-decode-instructions")  # see _staged
 
 
 def _child(grammar: str, tokenizer_name: str, passes: int, warm: bool, signal: Path) -> None:
@@ -108,19 +112,39 @@ def _wait_for(condition, process: subprocess.Popen, what: str) -> None:
         time.sleep(POLL_SECONDS)
 
 
+@contextlib.contextmanager
+def _staged(tree: Path) -> Iterator[Path]:
+    """A copy of the parts of ``tree`` the child uses (the package with its compiled modules,
+    the grammars, the corpus) at one fixed path, held under a lock: object addresses, and so
+    the orders of sets and dicts keyed by objects, depend on the paths a process sees (the
+    same code counted from two folders differed by ~1%)."""
+    STAGE.mkdir(parents=True, exist_ok=True)
+    with (STAGE / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        staged = STAGE / "tree"
+        shutil.rmtree(staged, ignore_errors=True)
+        ignore = shutil.ignore_patterns("__pycache__")
+        for part in ("grammar_decode", "grammars", "tests/corpus"):
+            shutil.copytree(tree / part, staged / part, ignore=ignore)
+        try:
+            yield staged
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
+
+
 def count(tree: Path, grammar: str, tokenizer: str, passes: int, warm: bool
           ) -> dict[str, object]:
     """Instructions of ``passes`` cold replays of ``grammar``'s corpus with the matcher of
     source tree ``tree`` (see the module docstring)."""
-    with tempfile.TemporaryDirectory(prefix="gd-instr-") as tmp:
-        signal, out, log = Path(tmp, "signal"), Path(tmp, "callgrind.out"), Path(tmp, "log")
+    with _staged(tree) as staged:
+        signal, out, log = staged / "signal", staged / "callgrind.out", staged / "log"
         # a fixed string-hash seed: set and dict orders (so the work done) repeat between runs
-        env = dict(os.environ, PYTHONPATH=str(tree), PYTHONHASHSEED="0", HF_HUB_OFFLINE="1")
+        env = dict(os.environ, PYTHONPATH=str(staged), PYTHONHASHSEED="0", HF_HUB_OFFLINE="1")
         command = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
                    f"--callgrind-out-file={out}", sys.executable, str(Path(__file__).resolve()),
                    "--child", grammar, tokenizer, str(passes), str(int(warm)), str(signal)]
         with log.open("w") as sink:
-            process = subprocess.Popen(command, cwd=tree, env=env, stdout=sink,
+            process = subprocess.Popen(command, cwd=staged, env=env, stdout=sink,
                                        stderr=subprocess.STDOUT)
             _wait_for(lambda: signal.exists() and signal.read_text().isdigit(), process,
                       "the first replay")
