@@ -18,7 +18,8 @@ the same to ~0.01% whichever folder it comes from.
 ``--trees`` compares source trees (checkouts or ``git worktree``s, each with its compiled
 modules built by ``python setup.py build_ext --inplace`` when they should count). Printed
 per grammar and tree: instructions, instructions per replayed token, the ratio to the first
-tree, and how many of the hot modules ran compiled. Needs ``valgrind`` (Debian package ``valgrind``); a run takes 1-3 minutes per grammar.
+tree, and how many of the hot modules ran compiled. Needs ``valgrind`` (Debian package
+``valgrind``); a run takes 1-3 minutes per grammar.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_GRAMMARS = ("sql_select", "go_subset")
@@ -52,26 +53,20 @@ def _child(grammar: str, tokenizer_name: str, passes: int, warm: bool, signal: P
     import torch
 
     from grammar_decode import accel
+    from grammar_decode.bench.masks import GRAMMARS, _token_streams
     from grammar_decode.compiler import compile_grammar
     from grammar_decode.maskstore.bits import bitmask_words
     from grammar_decode.matcher.matcher import GrammarMatcher
     from grammar_decode.vocab.packaged import load_tokenizer
 
     torch.set_num_threads(1)
-    tree = Path.cwd()
     tokenizer = load_tokenizer(tokenizer_name)
-    text = (tree / "grammars" / f"{grammar}.lark").read_text(encoding="utf-8")
+    text = (GRAMMARS / f"{grammar}.lark").read_text(encoding="utf-8")
     compiled = compile_grammar(text, tokenizer, cache_dir=False)
     if warm:
         compiled.warm()
-    streams, total = [], 0
-    for path in sorted((tree / "tests" / "corpus" / grammar).iterdir()):
-        if path.is_file():
-            ids = tokenizer.encode(path.read_text(encoding="utf-8"), add_special_tokens=False)
-            if total + len(ids) > MAX_TOKENS and streams:
-                break
-            streams.append(ids)
-            total += len(ids)
+    streams = _token_streams(tokenizer, grammar, MAX_TOKENS)  # the tree's own corpus
+    total = sum(len(ids) for ids in streams)
     matcher = GrammarMatcher(compiled)
     bitmask = torch.zeros(1, bitmask_words(compiled.vocab_size), dtype=torch.int32)
 
@@ -101,7 +96,8 @@ def _child(grammar: str, tokenizer_name: str, passes: int, warm: bool, signal: P
         time.sleep(POLL_SECONDS)
 
 
-def _wait_for(condition, process: subprocess.Popen, what: str) -> None:
+def _wait_for(condition: Callable[[], bool], process: subprocess.Popen, what: str
+              ) -> None:
     deadline = time.monotonic() + TIMEOUT_SECONDS
     while not condition():
         if process.poll() is not None:
