@@ -255,6 +255,7 @@ class CompiledGrammar:
         """Forget memoised masks and lexeme steps (mask stores and warm()'s frame table are kept)."""
         self.mask_memo.clear()
         self.lexeme_steps.clear()
+        self.earley.cascades.clear()
         self.frame_memo.clear()
         self.verdicts.clear()
 

@@ -91,6 +91,7 @@ class EarleyGrammar:
 
         self._forget = forget
         self._part_ids = itertools.count()
+        self.cascades: dict[int, Cascade] = {}  # see ``_cascade``
 
     def _predictions(self, rules: list[tuple[int, tuple[int, ...]]]
                      ) -> tuple[list[tuple[Item, ...]], list[frozenset[int]]]:
@@ -314,14 +315,34 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
     """Close ``seeds`` (items with an earlier origin) under completion; the items predicted
     here are a cached function of the predicted nonterminals (``predicted_part``). Also
     returns whether an item with origin ``BOTTOM`` completed (see ``scan_frame``)."""
+    kernel, predicted, accepting, popped = _derive(g, seeds, predicted, accepting)
+    part = g.predicted_part(predicted)
+    # the predicted part and the accepting flag and the items from earlier origins determine
+    # the set (uids are never reused, so a key naming a dropped set matches no live one)
+    distinct = tuple(sorted(set(kernel)))
+    key = (part.id, accepting, distinct)
+    found = g.interned_set(key)
+    if found is None:
+        found = _new_set(g, key, part, accepting, distinct)
+    return found, popped
+
+
+CASCADES_LIMIT = 1 << 16  # cached completions per grammar (forgotten all at once past it)
+
+
+def _derive(g: EarleyGrammar, agenda: list[Item], predicted: frozenset[int], accepting: bool
+            ) -> tuple[list[Item], frozenset[int], bool, bool]:
+    """What the items ``agenda`` (with earlier origins) put in the set being closed: its
+    waiting items from earlier origins (duplicates allowed), the nonterminals predicted
+    there (with ``predicted``), whether it accepts (or ``accepting``), and whether an item
+    with origin ``BOTTOM`` completed. A completion at an earlier origin is ``_cascade``'s."""
     popped = False
-    done: set[int] = set()  # (origin base | nonterminal): completions made
+    done: set[int] = set()  # (origin base | nonterminal): completions applied
     seen: set[Item] = set()
-    kernel: list[Item] = []  # waiting items with an earlier origin (duplicates allowed)
+    kernel: list[Item] = []
     chains_seen: set[frozenset[int]] = set()
-    agenda = list(seeds)
     dr_next, dr_lhs, nullable, predicts = g.dr_next, g.dr_lhs, g.nullable, g.predicts
-    mask, shift, bottom, by_uid = g.rule_mask, g.shift, g.bottom_base, g.by_uid
+    mask, bottom, cascades = g.rule_mask, g.bottom_base, g.cascades
     while agenda:
         item = agenda.pop()
         if item in seen:
@@ -334,25 +355,18 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
             if base == bottom:
                 popped = True
                 continue
-            lhs = dr_lhs[dr]
-            if (base | lhs) in done:
+            completion = base | dr_lhs[dr]
+            if completion in done:
                 continue
-            origin = by_uid[base >> shift]()  # alive: the sets scanned from hold it
-            advanced, completed, chain_predicted = (
-                origin.part.chains.get(lhs) or g.completion_chain(origin.part, lhs))
-            kernel.extend([base | d for d in advanced])  # the origin's own items, advanced
-            if chain_predicted and chain_predicted not in chains_seen:
-                chains_seen.add(chain_predicted)
-                predicted = predicted | chain_predicted if predicted else chain_predicted
-            inherited = origin.inherited
-            for b in completed:  # and the items waiting there from earlier origins
-                if (base | b) in done:
-                    continue
-                done.add(base | b)
-                if b == 0:  # $start is on no right-hand side: only the initial set predicts it
-                    accepting = True
-                if b in inherited:
-                    agenda.extend([w + 1 for w in inherited[b]])
+            done.add(completion)
+            found = cascades.get(completion) or _cascade(g, completion, base)
+            items, cascade_predicted, cascade_accepting, cascade_popped = found
+            kernel.extend(items)
+            if cascade_predicted and cascade_predicted not in chains_seen:
+                chains_seen.add(cascade_predicted)
+                predicted = predicted | cascade_predicted if predicted else cascade_predicted
+            accepting = accepting or cascade_accepting
+            popped = popped or cascade_popped
             continue
         kernel.append(item)
         if sym >= 0:
@@ -360,15 +374,39 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
                 predicted = predicted | predicts[sym] if predicted else predicts[sym]
             if nullable[sym]:  # a nonterminal completed here is nullable
                 agenda.append(item + 1)
-    part = g.predicted_part(predicted)
-    # the predicted part and the accepting flag and the items from earlier origins determine
-    # the set (uids are never reused, so a key naming a dropped set matches no live one)
-    distinct = tuple(sorted(set(kernel)))
-    key = (part.id, accepting, distinct)
-    found = g.interned_set(key)
-    if found is None:
-        found = _new_set(g, key, part, accepting, distinct)
-    return found, popped
+    return kernel, predicted, accepting, popped
+
+
+Cascade = tuple  # (waiting items, predicted nonterminals, accepting, popped); see _cascade
+
+
+def _cascade(g: EarleyGrammar, completion: int, base: int) -> Cascade:
+    """What completing a nonterminal at an earlier set puts in the set being closed
+    (``_derive``'s parts): that set's items advanced past it, and everything their own
+    completions bring in turn, down to ``BOTTOM``. A function of (origin, nonterminal)
+    alone, so cached per grammar by ``completion`` = origin base | nonterminal: every later
+    position inside the same construct that completes it shares the climb (uids are never
+    reused, so a dropped set's entries are never read again)."""
+    origin = g.by_uid[base >> g.shift]()  # alive: the sets scanned from hold it
+    lhs = completion - base
+    advanced, completed, chain_predicted = (
+        origin.part.chains.get(lhs) or g.completion_chain(origin.part, lhs))
+    inherited = origin.inherited
+    accepting = False
+    agenda: list[Item] = []
+    for b in completed:  # the origin's items from earlier origins waiting on them
+        if b == 0:  # $start is on no right-hand side: only the initial set predicts it
+            accepting = True
+        if b in inherited:
+            agenda.extend([w + 1 for w in inherited[b]])
+    kernel, predicted, accepting, popped = _derive(g, agenda, chain_predicted, accepting)
+    kernel.extend([base | d for d in advanced])  # the origin's own items, advanced
+    found = (tuple(kernel), predicted, accepting, popped)
+    cascades = g.cascades
+    if len(cascades) >= CASCADES_LIMIT:
+        cascades.clear()
+    cascades[completion] = found
+    return found
 
 
 def _new_set(g: EarleyGrammar, key: tuple, part: Part, accepting: bool,
