@@ -282,6 +282,8 @@ class CompiledGrammar:
             "contexts": len(self._contexts),
             "stores_built": len(stores),
             "store_bytes": sum(s.nbytes() for s in stores),
+            "frame_table_entries": len(self.frame_table),
+            "frame_table_bytes": self.frame_table_bytes,
             "lexer_states": sum(c.n_states for c in self._contexts.values()),
         }
 

@@ -2,14 +2,16 @@
 
     python -m grammar_decode.bench.masks [--grammars json,sql_select] [--tokenizers gpt2,qwen2.5]
                                          [--max-tokens 400] [--no-peers] [--runs 3]
-                                         [--json out.json]
+                                         [--frame-seconds S] [--json out.json]
 
 For each shipped grammar (``grammars/*.lark``) and tokenizer it reports, each phase in a fresh
 subprocess so that no in-memory cache hides a cost:
 
 * build: ``compile_grammar`` + ``warm()`` (stores reachable from the start, within its
-  time budget) with an empty disk cache: seconds, Python-heap peak (tracemalloc, numpy
-  included) and store bytes;
+  time budget, then frame judgments within ``--frame-seconds``, by default ``warm()``'s own
+  budget) with an empty disk cache: seconds, Python-heap peak (tracemalloc, numpy
+  included), store bytes and the frame table's size (entries, bytes; it is kept in memory
+  only, so the warm load pays for it again);
 * warm load: the same with the disk cache filled by the build;
 * per-token mask time, p50 / p99 in us, of ``fill_bitmask`` into an int32 bitmask (what the
   peers below are timed on) and of ``fill_mask`` into a bool tensor (``bool p50/p99``),
@@ -102,8 +104,8 @@ def _replay(streams: list[list[int]], mask_fn: Callable[[], None],
 
 
 # ---- workers (run in a subprocess each) ---------------------------------------------------
-def _ours(grammar: str, tokenizer_name: str, cache: str, max_tokens: int, replay: bool
-          ) -> dict[str, Any]:
+def _ours(grammar: str, tokenizer_name: str, cache: str, max_tokens: int, replay: bool,
+          frame_seconds: float | None) -> dict[str, Any]:
     import torch
 
     from grammar_decode import accel
@@ -119,7 +121,8 @@ def _ours(grammar: str, tokenizer_name: str, cache: str, max_tokens: int, replay
     tracemalloc.start()
     started = time.perf_counter()
     compiled = compile_grammar(text, tokenizer, cache_dir=cache)
-    contexts = compiled.warm()
+    contexts = (compiled.warm() if frame_seconds is None
+                else compiled.warm(frame_seconds=frame_seconds))
     seconds = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
@@ -198,9 +201,11 @@ def _llguidance(grammar: str, tokenizer_name: str, max_tokens: int) -> dict[str,
 
 def _worker(args: argparse.Namespace) -> None:
     if args.phase == "build":
-        result = _ours(args.grammar, args.tokenizer, args.cache, args.max_tokens, replay=True)
+        result = _ours(args.grammar, args.tokenizer, args.cache, args.max_tokens, replay=True,
+                       frame_seconds=args.frame_seconds)
     elif args.phase == "load":
-        result = _ours(args.grammar, args.tokenizer, args.cache, args.max_tokens, replay=False)
+        result = _ours(args.grammar, args.tokenizer, args.cache, args.max_tokens, replay=False,
+                       frame_seconds=args.frame_seconds)
     elif args.phase == "xgrammar":
         result = _xgrammar(args.grammar, args.tokenizer, args.max_tokens)
     else:
@@ -208,11 +213,13 @@ def _worker(args: argparse.Namespace) -> None:
     print("RESULT " + json.dumps(result))
 
 
-def _run_phase(phase: str, grammar: str, tokenizer: str, cache: str, max_tokens: int
-               ) -> dict[str, Any]:
+def _run_phase(phase: str, grammar: str, tokenizer: str, cache: str, max_tokens: int,
+               frame_seconds: float | None = None) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "grammar_decode.bench.masks", "--worker", phase,
            "--grammar", grammar, "--tokenizer", tokenizer, "--cache", cache,
            "--max-tokens", str(max_tokens)]
+    if frame_seconds is not None:
+        cmd += ["--frame-seconds", str(frame_seconds)]
     env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     for line in proc.stdout.splitlines():
@@ -242,7 +249,8 @@ def _median_of_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _repeat_phase(runs: int, phase: str, grammar: str, tokenizer: str, max_tokens: int,
-                  cache: str | None = None) -> dict[str, Any]:
+                  cache: str | None = None, frame_seconds: float | None = None
+                  ) -> dict[str, Any]:
     """``_run_phase`` in ``runs`` fresh processes (each with an empty disk cache unless
     ``cache`` is given; the last run's cache is left in ``cache`` when it is), medians kept."""
     results = []
@@ -250,7 +258,8 @@ def _repeat_phase(runs: int, phase: str, grammar: str, tokenizer: str, max_token
         if cache is not None:
             for item in Path(cache).iterdir():  # every build starts from an empty cache
                 shutil.rmtree(item) if item.is_dir() else item.unlink()
-        results.append(_run_phase(phase, grammar, tokenizer, cache or "", max_tokens))
+        results.append(_run_phase(phase, grammar, tokenizer, cache or "", max_tokens,
+                                  frame_seconds))
     return results[0] if runs == 1 else _median_of_runs(results)
 
 
@@ -282,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1,
                         help="processes per engine and row; figures are medians over them")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--frame-seconds", type=float,
+                        help="warm()'s frame precompute budget (default: warm()'s own)")
     parser.add_argument("--worker", choices=("build", "load", "xgrammar", "llguidance"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--grammar", help=argparse.SUPPRESS)
@@ -312,8 +323,9 @@ def main(argv: list[str] | None = None) -> int:
         for grammar in args.grammars.split(","):
             with tempfile.TemporaryDirectory(prefix="gd-bench-") as cache:
                 build = _repeat_phase(args.runs, "build", grammar, tokenizer, args.max_tokens,
-                                      cache)
-                load = _run_phase("load", grammar, tokenizer, cache, args.max_tokens)
+                                      cache, args.frame_seconds)
+                load = _run_phase("load", grammar, tokenizer, cache, args.max_tokens,
+                                  args.frame_seconds)
             row = {"grammar": grammar, "tokenizer": tokenizer, "build": build, "load": load}
             for peer in peers:
                 row[peer] = _repeat_phase(args.runs, peer, grammar, tokenizer, args.max_tokens)
@@ -339,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
           "peers) before each token of\nthe corpus documents (after a first pass, "
           f"{COLD_PASSES} passes pooled, parse caches cleared before each), one\nthread; "
           "bool = the same for fill_mask into a bool tensor"
+          + (f"; warm(frame_seconds={args.frame_seconds})" if args.frame_seconds is not None
+             else "")
           + (f"; medians over {args.runs} processes." if args.runs > 1 else "."))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
