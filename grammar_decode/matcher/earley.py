@@ -328,14 +328,17 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
 
 
 CASCADES_LIMIT = 1 << 16  # cached completions per grammar (forgotten all at once past it)
+CASCADE_DEPTH = 64  # nested cascades computed at once; deeper completions are done in line
 
 
-def _derive(g: EarleyGrammar, agenda: list[Item], predicted: frozenset[int], accepting: bool
-            ) -> tuple[list[Item], frozenset[int], bool, bool]:
+def _derive(g: EarleyGrammar, agenda: list[Item], predicted: frozenset[int], accepting: bool,
+            depth: int = 0) -> tuple[list[Item], frozenset[int], bool, bool]:
     """What the items ``agenda`` (with earlier origins) put in the set being closed: its
     waiting items from earlier origins (duplicates allowed), the nonterminals predicted
     there (with ``predicted``), whether it accepts (or ``accepting``), and whether an item
-    with origin ``BOTTOM`` completed. A completion at an earlier origin is ``_cascade``'s."""
+    with origin ``BOTTOM`` completed. A completion at an earlier origin is ``_cascade``'s,
+    ``depth`` cascades down; one not cached yet past ``CASCADE_DEPTH`` (right recursion
+    nests origins as deep as the text is long) is done here, without recursion or caching."""
     popped = False
     done: set[int] = set()  # (origin base | nonterminal): completions applied
     seen: set[Item] = set()
@@ -359,8 +362,16 @@ def _derive(g: EarleyGrammar, agenda: list[Item], predicted: frozenset[int], acc
             if completion in done:
                 continue
             done.add(completion)
-            found = cascades.get(completion) or _cascade(g, completion, base)
-            items, cascade_predicted, cascade_accepting, cascade_popped = found
+            found = cascades.get(completion)
+            if found is None and depth < CASCADE_DEPTH:
+                found = _cascade(g, completion, base, depth + 1)
+            if found is None:  # too deep to recurse: done here, uncached
+                items, more, cascade_predicted, cascade_accepting = _completed_at(
+                    g, completion, base)
+                agenda.extend(more)
+                cascade_popped = False
+            else:
+                items, cascade_predicted, cascade_accepting, cascade_popped = found
             kernel.extend(items)
             if cascade_predicted and cascade_predicted not in chains_seen:
                 chains_seen.add(cascade_predicted)
@@ -380,13 +391,11 @@ def _derive(g: EarleyGrammar, agenda: list[Item], predicted: frozenset[int], acc
 Cascade = tuple  # (waiting items, predicted nonterminals, accepting, popped); see _cascade
 
 
-def _cascade(g: EarleyGrammar, completion: int, base: int) -> Cascade:
-    """What completing a nonterminal at an earlier set puts in the set being closed
-    (``_derive``'s parts): that set's items advanced past it, and everything their own
-    completions bring in turn, down to ``BOTTOM``. A function of (origin, nonterminal)
-    alone, so cached per grammar by ``completion`` = origin base | nonterminal: every later
-    position inside the same construct that completes it shares the climb (uids are never
-    reused, so a dropped set's entries are never read again)."""
+def _completed_at(g: EarleyGrammar, completion: int, base: int
+                  ) -> tuple[list[Item], list[Item], frozenset[int], bool]:
+    """Completing a nonterminal at an earlier set (``completion`` = its base | nonterminal):
+    that set's own items advanced past it, its items from earlier origins advanced (still to
+    be closed), the nonterminals predicted, and whether ``$start`` completed."""
     origin = g.by_uid[base >> g.shift]()  # alive: the sets scanned from hold it
     lhs = completion - base
     advanced, completed, chain_predicted = (
@@ -399,9 +408,20 @@ def _cascade(g: EarleyGrammar, completion: int, base: int) -> Cascade:
             accepting = True
         if b in inherited:
             agenda.extend([w + 1 for w in inherited[b]])
-    kernel, predicted, accepting, popped = _derive(g, agenda, chain_predicted, accepting)
-    kernel.extend([base | d for d in advanced])  # the origin's own items, advanced
-    found = (tuple(kernel), predicted, accepting, popped)
+    return [base | d for d in advanced], agenda, chain_predicted, accepting
+
+
+def _cascade(g: EarleyGrammar, completion: int, base: int, depth: int) -> Cascade:
+    """What completing a nonterminal at an earlier set puts in the set being closed
+    (``_derive``'s parts): that set's items advanced past it, and everything their own
+    completions bring in turn, down to ``BOTTOM``. A function of (origin, nonterminal)
+    alone, so cached per grammar by ``completion`` = origin base | nonterminal: every later
+    position inside the same construct that completes it shares the climb (uids are never
+    reused, so a dropped set's entries are never read again)."""
+    own, agenda, chain_predicted, accepting = _completed_at(g, completion, base)
+    kernel, predicted, accepting, popped = _derive(g, agenda, chain_predicted, accepting,
+                                                   depth)
+    found = (tuple(kernel + own), predicted, accepting, popped)
     cascades = g.cascades
     if len(cascades) >= CASCADES_LIMIT:
         cascades.clear()

@@ -1,0 +1,107 @@
+"""Cached completions (``earley._cascade``) give the sets the uncached closure gives.
+
+Completing a nonterminal at an earlier set, and everything that completion brings in turn, is
+cached per (origin set, nonterminal) and shared by later positions. Truth: the same texts
+replayed with the cache emptied before every step and recursion turned off
+(``CASCADE_DEPTH = 0``: every completion done in line, the closure as it was before the
+cache) reach the same sets (same kernels, predicted parts, accepting flags) and the same
+masks. A right-recursive rule nests origins as deep as the text is long, so a completion at
+the end of 1,500 nested levels, with nothing cached, must neither recurse that deep nor
+differ.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from grammar_decode.compiler import compile_grammar
+from grammar_decode.matcher import earley
+from grammar_decode.matcher.matcher import GrammarMatcher
+from grammar_decode.vocab.vocabulary import TokenVocabulary
+
+# right recursion (x), nesting (b), a left-recursive list with a nullable separator (items)
+GRAMMAR = r"""
+start: x | items
+x: "a" x | "a" b
+b: "(" items ")" | "z"
+items: item | items sep item
+item: x | "y"
+sep: ","?
+"""
+ALPHABET = "az(),y"
+
+
+def _vocab() -> TokenVocabulary:
+    return TokenVocabulary([None] + [c.encode() for c in ALPHABET] + [b"a(", b"),", b"z)"],
+                           [0], name="cascades")
+
+
+def _signature(compiled, matcher: GrammarMatcher) -> tuple:
+    s = matcher._set
+    g = compiled.earley
+    return (tuple(sorted(s.waiting_rules(g))), s.accepting, s.expected_terminals,
+            matcher.is_accepting(), tuple(matcher.allowed_token_ids()))
+
+
+def _replay(text_tokens: list[int], uncached: bool, monkeypatch: pytest.MonkeyPatch) -> list:
+    compiled = compile_grammar(GRAMMAR, _vocab(), cache_dir=False)
+    if uncached:
+        monkeypatch.setattr(earley, "CASCADE_DEPTH", 0)
+    matcher = GrammarMatcher(compiled)
+    out = []
+    for token in text_tokens:
+        if uncached:
+            compiled.clear_parse_caches()
+        out.append(_signature(compiled, matcher))
+        assert matcher.accept_token(token), (text_tokens, token)
+    out.append(_signature(compiled, matcher))
+    monkeypatch.undo()
+    return out
+
+
+def _random_text(rng: random.Random, vocab: TokenVocabulary, length: int) -> list[int]:
+    """A random walk over allowed tokens (EOS excluded)."""
+    compiled = compile_grammar(GRAMMAR, vocab, cache_dir=False)
+    matcher = GrammarMatcher(compiled)
+    tokens = []
+    for _ in range(length):
+        allowed = [t for t in matcher.allowed_token_ids() if t != 0]
+        if not allowed:
+            break
+        tokens.append(rng.choice(allowed))
+        matcher.accept_token(tokens[-1])
+    return tokens
+
+
+def test_cached_completions_match_the_uncached_closure(monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    rng = random.Random(5)
+    vocab = _vocab()
+    for _ in range(12):
+        tokens = _random_text(rng, vocab, rng.randrange(5, 40))
+        assert _replay(tokens, False, monkeypatch) == _replay(tokens, True, monkeypatch)
+
+
+def test_deep_right_recursion_is_closed_without_deep_recursion(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    vocab = _vocab()
+    a, z = vocab.token_bytes.index(b"a"), vocab.token_bytes.index(b"z")
+    compiled = compile_grammar(GRAMMAR, vocab, cache_dir=False)
+    matcher = GrammarMatcher(compiled)
+    for _ in range(1500):
+        assert matcher.accept_token(a)
+    compiled.clear_parse_caches()  # the last completion climbs 1,500 uncached levels
+    assert matcher.accept_token(z)  # two Python frames a level would pass the limit of 1,000
+    assert matcher.is_accepting()
+    deep = _signature(compiled, matcher)
+    assert 0 < len(compiled.earley.cascades) < 200  # the levels within CASCADE_DEPTH
+    # the same text with every completion in line gives the same final set
+    monkeypatch.setattr(earley, "CASCADE_DEPTH", 0)
+    compiled = compile_grammar(GRAMMAR, vocab, cache_dir=False)
+    inline = GrammarMatcher(compiled)
+    for _ in range(1500):
+        inline.accept_token(a)
+    inline.accept_token(z)
+    assert _signature(compiled, inline) == deep
