@@ -252,7 +252,8 @@ class CompiledGrammar:
         return self._cache_path / self.vocab.content_hash[:16] / f"{key}.store"
 
     def clear_parse_caches(self) -> None:
-        """Forget memoised masks and lexeme steps (mask stores and warm()'s frame table are kept)."""
+        """Forget memoised masks, lexeme steps, cached completions and judgments (mask stores
+        and warm()'s frame table are kept)."""
         self.mask_memo.clear()
         self.lexeme_steps.clear()
         self.earley.cascades.clear()

@@ -46,18 +46,18 @@ def _signature(compiled, matcher: GrammarMatcher) -> tuple:
 
 
 def _replay(text_tokens: list[int], uncached: bool, monkeypatch: pytest.MonkeyPatch) -> list:
-    compiled = compile_grammar(GRAMMAR, _vocab(), cache_dir=False)
-    if uncached:
-        monkeypatch.setattr(earley, "CASCADE_DEPTH", 0)
-    matcher = GrammarMatcher(compiled)
-    out = []
-    for token in text_tokens:
+    with monkeypatch.context() as patch:
         if uncached:
-            compiled.clear_parse_caches()
+            patch.setattr(earley, "CASCADE_DEPTH", 0)
+        compiled = compile_grammar(GRAMMAR, _vocab(), cache_dir=False)
+        matcher = GrammarMatcher(compiled)
+        out = []
+        for token in text_tokens:
+            if uncached:
+                compiled.clear_parse_caches()
+            out.append(_signature(compiled, matcher))
+            assert matcher.accept_token(token), (text_tokens, token)
         out.append(_signature(compiled, matcher))
-        assert matcher.accept_token(token), (text_tokens, token)
-    out.append(_signature(compiled, matcher))
-    monkeypatch.undo()
     return out
 
 
