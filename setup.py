@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -58,6 +59,7 @@ class OptionalBuildExt(build_ext):
         try:  # force: never compile a C file left from another version of a source
             c_files = {ext.name: ext.sources for ext in cythonize(
                 self.extensions, build_dir="build/cython", quiet=True, force=True,
+                include_path=[str(self._declarations())],
                 compiler_directives={"language_level": 3, "annotation_typing": False})}
         except Exception as error:  # noqa: BLE001 - any failure leaves the pure-Python package
             _warn(f"Cython could not translate the hot modules ({error}): pure Python")
@@ -66,6 +68,22 @@ class OptionalBuildExt(build_ext):
         for ext in self.extensions:  # setuptools' own Extension objects, sources replaced
             ext.sources = c_files[ext.name]
         return digests
+
+    @staticmethod
+    def _declarations() -> Path:
+        """A folder where Cython finds each module's ``.pxd`` under the name it is compiled as
+        (``grammar_decode._accel.<leaf>``, not the source's own package)."""
+        folder = ROOT / "build" / "pxd"
+        shutil.rmtree(folder, ignore_errors=True)
+        target = folder / "grammar_decode" / "_accel"
+        target.mkdir(parents=True)
+        for package in (target.parent, target):
+            (package / "__init__.pxd").write_text("", encoding="utf-8")
+        for module in accel.MODULES:
+            declarations = accel.declarations_path(accel.source_path(module, ROOT))
+            if declarations.is_file():
+                shutil.copyfile(declarations, target / (module.rsplit(".", 1)[1] + ".pxd"))
+        return folder
 
     def build_extension(self, ext: Extension) -> None:
         try:

@@ -44,9 +44,19 @@ def source_path(module: str, root: Path = PACKAGE_DIR.parent) -> Path:
     return root.joinpath(*module.split(".")).with_suffix(".py")
 
 
+def declarations_path(path: Path) -> Path:
+    """The Cython declarations (``.pxd``) beside a source: its types for the build only."""
+    return path.with_suffix(".pxd")
+
+
 def source_digest(path: Path) -> str:
-    """SHA-256 of a source file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """SHA-256 of a source file's bytes, then of its declarations' when it has some (a build
+    made with other declarations is another build)."""
+    digest = hashlib.sha256(path.read_bytes())
+    declarations = declarations_path(path)
+    if declarations.is_file():
+        digest.update(b"\0pxd\0" + declarations.read_bytes())
+    return digest.hexdigest()
 
 
 def extension_name(module: str) -> str:

@@ -160,8 +160,8 @@ class EarleyGrammar:
                             continue
                         break
                 i += 1
-            predicted = frozenset().union(*(self.predicts[dr_next[d]] for d in advanced
-                                            if dr_next[d] >= 0))
+            predicted = frozenset().union(*[self.predicts[dr_next[d]] for d in advanced
+                                            if dr_next[d] >= 0])
             found = part.chains[lhs] = (tuple(advanced), tuple(completed), predicted)
         return found
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -238,6 +238,8 @@ def _compute_mask(compiled: CompiledGrammar, state: _State) -> Tokens:
 # the next context (outcomes cached per context), whose valid tokens stay inside a lexeme and
 # whose other tokens end further lexemes (the outcome's children). A *pop* is a branch that
 # left the frame it was judged on: (lexemes scanned before, the lexeme that popped, its set).
+# A judgment gets its children as a list, or as the lexer state they are the crossing groups
+# of, ``(ctx, store, masks)``, computed only when a walk needs them (``_children_of``).
 _Children = list
 _Pop = tuple
 
@@ -256,8 +258,17 @@ class _Judged:
 def _judge_crossing(compiled: CompiledGrammar, s: EarleySet, ctx: ContextLexer, q: int,
                     store: ContextStore, masks: StateMasks) -> Tokens:
     """The crossing tokens of lexer state ``q`` viable after the exact set ``s``."""
-    tokens, _ = _judge(compiled, s, q, lambda: _startable_children(compiled, ctx, store, masks))
+    tokens, _ = _judge(compiled, s, q, (ctx, store, masks))
     return tokens
+
+
+def _children_of(compiled: CompiledGrammar, children: _Children | tuple) -> _Children:
+    """The branches of a judgment: a list as given, or the crossing groups of the lexer state
+    ``(ctx, store, masks)`` (see ``_startable_children``)."""
+    if type(children) is list:
+        return children
+    ctx, store, masks = children
+    return _startable_children(compiled, ctx, store, masks)
 
 
 def _startable_children(compiled: CompiledGrammar, ctx: ContextLexer, store: ContextStore,
@@ -274,7 +285,7 @@ def _startable_children(compiled: CompiledGrammar, ctx: ContextLexer, store: Con
 
 
 def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
-           children: Callable[[], _Children]) -> tuple[Tokens, list[_Pop]]:
+           children: _Children | tuple) -> tuple[Tokens, list[_Pop]]:
     """Tokens of ``children`` viable after ``s``, and the branches that pop out of the world
     of ``s`` (only when ``s`` lies on a frame, i.e. has ``BOTTOM`` origins).
 
@@ -306,7 +317,7 @@ def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
 
 
 def _judge_frame(compiled: CompiledGrammar, frame: EarleySet, key: object,
-                 children: Callable[[], _Children]) -> _Judged:
+                 children: _Children | tuple) -> _Judged:
     """The judgment of ``children`` on ``frame``, read from a verdict kept for the same
     remainder strings when there is one, else walked; memoised per (frame, ``key``), or
     only by the verdict when one is kept for it (a verdict read for its own remainder set is
@@ -319,7 +330,7 @@ def _judge_frame(compiled: CompiledGrammar, frame: EarleySet, key: object,
     if known is not None:
         judged = _Judged(known.tokens_of(key, content), [])
     else:
-        judged = _walk(compiled, frame, children())
+        judged = _walk(compiled, frame, _children_of(compiled, children))
         if content is not None and not judged.pops:
             _keep_verdict(compiled, frame, key, content, judged.tokens)
             if not compiled.precomputing:
@@ -404,11 +415,11 @@ def _follow(compiled: CompiledGrammar, here: EarleySet, path: tuple, emitted: fr
     outcome = rs.outcome(compiled.context_for(nxt), compiled.vocab, compiled.next_bytes)
     tokens.add(outcome.packed, outcome.valid)
     if outcome.children:
-        found, below = _judge(compiled, nxt, rs, lambda: outcome.children)
+        found, below = _judge(compiled, nxt, rs, outcome.children)
         tokens.add_set(found)
         if below:
             path = path + (emitted,)
-            pops.extend((path + p, e, r) for p, e, r in below)
+            pops.extend([(path + p, e, r) for p, e, r in below])
 
 
 LEXEME_STEPS_LIMIT = 8192  # cached (Earley set, lexeme) steps per grammar

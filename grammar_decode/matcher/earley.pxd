@@ -1,0 +1,54 @@
+# Cython declarations for the compiled build of earley.py (see grammar_decode/accel.py): the
+# recogniser's classes become extension types and its internal functions C functions, so
+# attribute reads and calls inside the closure skip Python's lookups. The .py file stays
+# the truth and runs unchanged without a build.
+
+cimport cython
+
+cdef class EarleyGrammar:
+    cdef public dict terminal_ids, nt_ids, _predicted_parts, _expected, interned, by_uid
+    cdef public dict cascades
+    cdef public list rule_offset, dr_next, dr_lhs, predict, nullable, own_items, predicts
+    cdef public Py_ssize_t n_nonterminals, shift, rule_mask, bottom_base
+    cdef public object _uids, _forget, _part_ids
+    cpdef Part predicted_part(self, frozenset predicted)
+    cpdef tuple completion_chain(self, Part part, Py_ssize_t lhs)
+    cpdef intern(self, tuple key, EarleySet found)
+    cpdef object interned_set(self, tuple key)
+
+
+cdef class Part:
+    cdef public object id
+    cdef public dict own, chains, expected
+    cdef public frozenset terminals
+
+
+cdef class EarleySet:
+    cdef public bint accepting
+    cdef public frozenset expected_terminals
+    cdef public object context
+    cdef public EarleySet frame
+    cdef public Part part
+    cdef public tuple kernel, origins
+    cdef public dict inherited
+    cdef public object uid, base
+    cdef object __weakref__
+
+
+@cython.locals(own=dict, inherited=dict, seeds=list, t=object)
+cpdef tuple scan_frame(EarleyGrammar g, EarleySet last, frozenset terminals)
+cpdef EarleySet frame_of(EarleyGrammar g, EarleySet s)
+@cython.locals(kernel=list, part=Part, distinct=tuple, key=tuple, found=EarleySet)
+cpdef tuple _closure(EarleyGrammar g, list seeds, frozenset predicted=*, bint accepting=*)
+@cython.locals(popped=bint, done=set, seen=set, kernel=list, chains_seen=set, dr_next=list,
+               dr_lhs=list, nullable=list, predicts=list, cascades=dict, found=tuple,
+               items=object, more=list, cascade_popped=bint, cascade_accepting=bint)
+cdef tuple _derive(EarleyGrammar g, list agenda, frozenset predicted, bint accepting,
+                   Py_ssize_t depth=*)
+@cython.locals(origin=EarleySet, inherited=dict, agenda=list, accepting=bint)
+cdef tuple _completed_at(EarleyGrammar g, object completion, object base)
+@cython.locals(own=list, agenda=list, kernel=list, found=tuple, cascades=dict)
+cpdef tuple _cascade(EarleyGrammar g, object completion, object base, Py_ssize_t depth)
+@cython.locals(dr_next=list, by_uid=dict, groups=dict, waited=tuple, expected=frozenset,
+               found=EarleySet, uids=set)
+cdef EarleySet _new_set(EarleyGrammar g, tuple key, Part part, bint accepting, tuple kernel)
