@@ -50,6 +50,19 @@ def test_a_build_is_used_only_with_its_source_digest(tmp_path: Path) -> None:
     assert accel.usable_builds(unrecorded, root) == {}
 
 
+def test_a_build_is_stale_once_its_declarations_change(tmp_path: Path) -> None:
+    text = "x = 1\n"
+    built, root = _fake_build(tmp_path, text, hashlib.sha256(text.encode()).hexdigest())
+    declarations = accel.declarations_path(accel.source_path(MODULE, root))
+    declarations.write_text("cdef class X:\n    pass\n", encoding="utf-8")
+    assert accel.usable_builds(built, root) == {}  # built without these declarations
+    manifest = {MODULE: accel.source_digest(accel.source_path(MODULE, root))}
+    (built / accel.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    assert MODULE in accel.usable_builds(built, root)
+    declarations.write_text("cdef class X:\n    cdef int y\n", encoding="utf-8")
+    assert accel.usable_builds(built, root) == {}
+
+
 FRESH = accel.usable_builds()
 needs_build = pytest.mark.skipif(
     not FRESH or os.environ.get(accel.PURE_ENV, "") not in ("", "0"),

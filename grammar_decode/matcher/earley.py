@@ -437,8 +437,19 @@ def _new_set(g: EarleyGrammar, key: tuple, part: Part, accepting: bool,
     every collection)."""
     dr_next, mask, shift, by_uid = g.dr_next, g.rule_mask, g.shift, g.by_uid
     groups: dict[int, list[Item]] = {}
-    for item in kernel:
-        groups.setdefault(dr_next[item & mask], []).append(item)
+    origins: list[EarleySet] = []
+    previous = _BOTTOM_UID
+    for item in kernel:  # sorted: the items of one origin are adjacent
+        sym = dr_next[item & mask]
+        group = groups.get(sym)
+        if group is None:
+            groups[sym] = [item]
+        else:
+            group.append(item)
+        uid = item >> shift
+        if uid != previous:
+            previous = uid
+            origins.append(by_uid[uid]())
     waited = tuple(sorted([-sym - 1 for sym in groups if sym < 0]))  # terminals awaited
     expected = part.expected.get(waited)
     if expected is None:  # per part: a union and a frozenset hash saved on most new sets
@@ -449,8 +460,6 @@ def _new_set(g: EarleyGrammar, key: tuple, part: Part, accepting: bool,
     found.kernel = kernel
     # tuples of ints: the cyclic GC stops tracking them (and then the dict) on its first visit
     found.inherited = {sym: tuple(group) for sym, group in groups.items()}
-    uids = {item >> shift for item in kernel}
-    uids.discard(_BOTTOM_UID)
-    found.origins = tuple([by_uid[uid]() for uid in uids])
+    found.origins = tuple(origins)
     g.intern(key, found)
     return found

@@ -1,0 +1,52 @@
+"""Packed token bitsets: the bit loops (compiled when this checkout has a build, and their
+pure-Python source run directly) against a plain boolean array."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grammar_decode import accel
+from grammar_decode.maskstore import bits
+
+SIZE = 1000
+
+
+def _case(seed: int, dtype: type) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A random bitset, random ids (repeats, a strided view) and the bitset's bools."""
+    rng = np.random.default_rng(seed)
+    truth = rng.random(32 * bits.bitmask_words(SIZE)) < 0.3
+    truth[SIZE:] = False
+    ids = rng.integers(0, SIZE, size=int(rng.integers(0, 400)) * 2).astype(dtype)[::2]
+    return np.packbits(truth, bitorder="little"), ids, truth
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.intp])
+@pytest.mark.parametrize("seed", range(8))
+def test_set_bits_and_bits_at_match_a_bool_array(seed: int, dtype: type) -> None:
+    packed, ids, truth = _case(seed, dtype)
+    assert np.array_equal(bits.bits_at(packed, ids), truth[ids])
+    bits.set_bits(packed, ids)
+    truth[ids] = True
+    assert np.array_equal(bits.unpack(packed, len(truth)), truth)
+
+
+def test_the_loops_as_python_source_match_too() -> None:
+    """``_read_bits`` / ``_write_bits`` run interpreted here whatever the build (the
+    compiled module has no Python-visible C functions)."""
+    path = accel.source_path("grammar_decode.maskstore.bits")
+    source: dict = {"__file__": str(path)}
+    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), source)
+    packed, ids, truth = _case(99, np.int64)
+    found = np.empty(len(ids), dtype=np.uint8)
+    source["_read_bits"](packed, ids, found)
+    assert np.array_equal(found.view(bool), truth[ids])
+    source["_write_bits"](packed, ids)
+    truth[ids] = True
+    assert np.array_equal(bits.unpack(packed, len(truth)), truth)
+
+
+def test_an_id_past_the_bitset_is_an_error_not_a_write() -> None:
+    packed = np.zeros(4, dtype=np.uint8)
+    with pytest.raises(IndexError):
+        bits.set_bits(packed, np.array([5, 32], dtype=np.int32))
