@@ -128,6 +128,9 @@ class CompiledGrammar:
         # (Earley set uid, lexeme id) -> next set; see matcher._lexeme_step
         self.lexeme_steps: dict[tuple[int, int], Any] = {}
         self.lexeme_ids: dict[frozenset[int], int] = {}  # emitted terminal set -> lexeme id
+        # (lexer context, state) -> its crossing groups (parse-independent, like the stores);
+        # see matcher._children_of
+        self.crossing_children: dict[tuple, list] = {}
         self.frame_memo = LRU(FRAME_MEMO_BYTES)  # (frame, key) -> judged tokens; matcher._judge
         # the same, precomputed by warm() (kept by clear_parse_caches; bounded by warm)
         self.frame_table: dict[tuple, Any] = {}

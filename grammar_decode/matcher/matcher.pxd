@@ -40,6 +40,7 @@ cdef tuple _mask(object compiled, tuple state)
 cdef tuple _compute_mask(object compiled, tuple state)
 cdef tuple _judge_crossing(object compiled, object s, object ctx, Py_ssize_t q, object store,
                            object masks)
+@cython.locals(kept=dict, found=list)
 cdef list _children_of(object compiled, object children)
 @cython.locals(children=list)
 cdef list _startable_children(object compiled, object ctx, object store, object masks)

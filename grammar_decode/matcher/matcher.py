@@ -239,7 +239,7 @@ def _compute_mask(compiled: CompiledGrammar, state: _State) -> Tokens:
 # whose other tokens end further lexemes (the outcome's children). A *pop* is a branch that
 # left the frame it was judged on: (lexemes scanned before, the lexeme that popped, its set).
 # A judgment gets its children as a list, or as the lexer state they are the crossing groups
-# of, ``(ctx, store, masks)``, computed only when a walk needs them (``_children_of``).
+# of, ``(ctx, q, store, masks)``, computed only when a walk needs them (``_children_of``).
 _Children = list
 _Pop = tuple
 
@@ -258,17 +258,27 @@ class _Judged:
 def _judge_crossing(compiled: CompiledGrammar, s: EarleySet, ctx: ContextLexer, q: int,
                     store: ContextStore, masks: StateMasks) -> Tokens:
     """The crossing tokens of lexer state ``q`` viable after the exact set ``s``."""
-    tokens, _ = _judge(compiled, s, q, (ctx, store, masks))
+    tokens, _ = _judge(compiled, s, q, (ctx, q, store, masks))
     return tokens
+
+
+CROSSING_CHILDREN_LIMIT = 4096  # lexer states whose crossing groups are kept per grammar
 
 
 def _children_of(compiled: CompiledGrammar, children: _Children | tuple) -> _Children:
     """The branches of a judgment: a list as given, or the crossing groups of the lexer state
-    ``(ctx, store, masks)`` (see ``_startable_children``)."""
+    ``(ctx, q, store, masks)`` (see ``_startable_children``; they depend on the grammar and
+    the state only, so they are kept per grammar, forgotten all at once past the limit)."""
     if type(children) is list:
         return children
-    ctx, store, masks = children
-    return _startable_children(compiled, ctx, store, masks)
+    ctx, q, store, masks = children
+    kept = compiled.crossing_children
+    found = kept.get((ctx, q))
+    if found is None:
+        if len(kept) >= CROSSING_CHILDREN_LIMIT:
+            kept.clear()
+        found = kept[(ctx, q)] = _startable_children(compiled, ctx, store, masks)
+    return found
 
 
 def _startable_children(compiled: CompiledGrammar, ctx: ContextLexer, store: ContextStore,
