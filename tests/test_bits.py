@@ -50,3 +50,8 @@ def test_an_id_past_the_bitset_is_an_error_not_a_write() -> None:
     packed = np.zeros(4, dtype=np.uint8)
     with pytest.raises(IndexError):
         bits.set_bits(packed, np.array([5, 32], dtype=np.int32))
+
+
+def test_the_loops_are_chosen_exactly_when_the_module_is_compiled() -> None:
+    compiled = accel.status()["grammar_decode.maskstore.bits"] == "compiled"
+    assert bits._COMPILED == compiled

@@ -7,6 +7,8 @@ int32 words are exactly the token bitmask of XGrammar and llguidance (bit ``i % 
 
 from __future__ import annotations
 
+import importlib.machinery
+
 import numpy as np
 
 
@@ -30,7 +32,7 @@ def unpack(packed: np.ndarray, size: int) -> np.ndarray:
 # In the compiled build (grammar_decode/accel.py) the two functions below run typed loops
 # (bits.pxd): a few instructions per id, where numpy's ``ufunc.at`` costs ~50 and each numpy
 # call ~1 us of dispatch (SQL's cold pass: set_bits was 10% of all instructions).
-_COMPILED = not __file__.endswith(".py")
+_COMPILED = __file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
 
 
 def bits_at(packed: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -51,11 +53,13 @@ def set_bits(packed: np.ndarray, ids: np.ndarray) -> None:
 
 
 def _read_bits(packed: np.ndarray, ids: np.ndarray, found: np.ndarray) -> None:
+    """``found[i]`` = the bit of ``ids[i]`` in ``packed`` (bits_at's compiled loop)."""
     for i in range(len(ids)):
         found[i] = (packed[ids[i] >> 3] >> (ids[i] & 7)) & 1
 
 
 def _write_bits(packed: np.ndarray, ids: np.ndarray) -> None:
+    """Set the bit of every id of ``ids`` in ``packed`` (set_bits' compiled loop)."""
     for i in range(len(ids)):
         packed[ids[i] >> 3] |= 1 << (ids[i] & 7)
 
