@@ -119,13 +119,17 @@ def install() -> None:
         sys.meta_path.insert(0, _finder)
 
 
+def is_compiled(loader: object) -> bool:
+    """Whether a module with this ``__loader__`` runs from a compiled build."""
+    return isinstance(loader, importlib.machinery.ExtensionFileLoader)
+
+
 def status() -> dict[str, str]:
     """Per module of ``MODULES``: "compiled" or "source" (how it was or will be imported)."""
     def kind(module: str) -> str:
         loaded = sys.modules.get(module)
         if loaded is not None:
-            compiled = isinstance(getattr(loaded, "__loader__", None),
-                                  importlib.machinery.ExtensionFileLoader)
+            compiled = is_compiled(getattr(loaded, "__loader__", None))
         else:
             compiled = _finder is not None and module in _finder.builds
         return "compiled" if compiled else "source"

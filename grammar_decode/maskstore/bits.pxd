@@ -5,7 +5,7 @@ cimport cython
 
 
 @cython.locals(i=Py_ssize_t)
-cdef void _read_bits(const unsigned char[::1] packed, const long long[::1] ids,
+cdef void _read_bits(const unsigned char[::1] packed, const int[::1] ids,
                      unsigned char[::1] found) except *
 @cython.locals(i=Py_ssize_t)
-cdef void _write_bits(unsigned char[::1] packed, const long long[::1] ids) except *
+cdef void _write_bits(unsigned char[::1] packed, const int[::1] ids) except *

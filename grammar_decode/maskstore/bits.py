@@ -7,9 +7,9 @@ int32 words are exactly the token bitmask of XGrammar and llguidance (bit ``i % 
 
 from __future__ import annotations
 
-import importlib.machinery
-
 import numpy as np
+
+from grammar_decode.accel import is_compiled
 
 
 def bitmask_words(size: int) -> int:
@@ -31,15 +31,17 @@ def unpack(packed: np.ndarray, size: int) -> np.ndarray:
 
 # In the compiled build (grammar_decode/accel.py) the two functions below run typed loops
 # (bits.pxd): a few instructions per id, where numpy's ``ufunc.at`` costs ~50 and each numpy
-# call ~1 us of dispatch (SQL's cold pass: set_bits was 10% of all instructions).
-_COMPILED = __file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+# call ~1 us of dispatch (SQL's cold pass: set_bits was 10% of all instructions). The loops
+# take C ints, the dtype token ids are kept in (vocabularies are far below 2**31 ids), so
+# the usual arrays pass without a copy.
+_COMPILED = is_compiled(globals().get("__loader__"))
 
 
 def bits_at(packed: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """Bool per id of ``ids``: its bit in ``packed``."""
     if _COMPILED:
         found = np.empty(len(ids), dtype=np.uint8)
-        _read_bits(packed, np.ascontiguousarray(ids, dtype=np.int64), found)
+        _read_bits(packed, np.ascontiguousarray(ids, dtype=np.intc), found)
         return found.view(bool)
     return ((packed[ids >> 3] >> (ids & 7)) & 1).astype(bool)
 
@@ -47,7 +49,7 @@ def bits_at(packed: np.ndarray, ids: np.ndarray) -> np.ndarray:
 def set_bits(packed: np.ndarray, ids: np.ndarray) -> None:
     """Set the bits of ``ids`` in ``packed`` in place (ids may repeat)."""
     if _COMPILED:
-        _write_bits(packed, np.ascontiguousarray(ids, dtype=np.int64))
+        _write_bits(packed, np.ascontiguousarray(ids, dtype=np.intc))
     else:
         np.bitwise_or.at(packed, ids >> 3, np.left_shift(1, ids & 7).astype(np.uint8))
 
