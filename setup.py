@@ -3,7 +3,7 @@
 Optional by design: without Cython or a C compiler, or if one module fails to compile, the
 package installs and runs as pure Python (a warning says which modules stay interpreted).
 The compiled files go to ``grammar_decode/_accel/`` (next to the sources for an editable
-install) with ``manifest.json``, the digest of each source as it was translated, which
+install) with ``manifest.json``, the digest of each source as it was translated (with those it cimports), which
 ``accel.py`` checks before using a build.
 """
 
@@ -54,8 +54,7 @@ class OptionalBuildExt(build_ext):
             _warn("Cython is not installed: the matcher runs as pure Python")
             self.extensions = []
             return {}
-        digests = {module: accel.source_digest(accel.source_path(module, ROOT))
-                   for module in accel.MODULES}
+        digests = {module: accel.build_digest(module, ROOT) for module in accel.MODULES}
         try:  # force: never compile a C file left from another version of a source
             c_files = {ext.name: ext.sources for ext in cythonize(
                 self.extensions, build_dir="build/cython", quiet=True, force=True,

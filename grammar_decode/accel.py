@@ -20,6 +20,7 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -59,6 +60,33 @@ def source_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+_CIMPORT = re.compile(r"^from grammar_decode\._accel\.(\w+) cimport", re.MULTILINE)
+
+
+def cimports(module: str, root: Path = PACKAGE_DIR.parent) -> tuple[str, ...]:
+    """The modules whose declarations ``module``'s own ``cimport`` (C-level types and calls):
+    its build runs only on theirs."""
+    declarations = declarations_path(source_path(module, root))
+    if not declarations.is_file():
+        return ()
+    leaves = set(_CIMPORT.findall(declarations.read_text(encoding="utf-8")))
+    return tuple(m for m in MODULES if m.rsplit(".", 1)[1] in leaves)
+
+
+def build_digest(module: str, root: Path = PACKAGE_DIR.parent) -> str:
+    """What a build of ``module`` is recorded under: its ``source_digest``, hashed with the
+    build digests of the modules it cimports when it has any (a build is tied to the
+    declarations it was compiled against)."""
+    own = source_digest(source_path(module, root))
+    others = cimports(module, root)
+    if not others:
+        return own
+    digest = hashlib.sha256(own.encode())
+    for other in others:
+        digest.update(b"\0" + build_digest(other, root).encode())
+    return digest.hexdigest()
+
+
 def extension_name(module: str) -> str:
     """The name ``setup.py`` builds ``module`` under: ``grammar_decode._accel.<leaf>``."""
     return "grammar_decode._accel." + module.rsplit(".", 1)[1]
@@ -71,8 +99,8 @@ def compiled_name(module: str) -> str:
 
 def usable_builds(accel_dir: Path = ACCEL_DIR, root: Path = PACKAGE_DIR.parent
                   ) -> dict[str, Path]:
-    """Module -> compiled file, for every build present whose recorded source digest equals
-    the digest of the source now."""
+    """Module -> compiled file, for every build present whose recorded digest equals
+    ``build_digest`` now and whose cimported modules are usable too."""
     try:
         manifest = json.loads((accel_dir / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -83,13 +111,31 @@ def usable_builds(accel_dir: Path = ACCEL_DIR, root: Path = PACKAGE_DIR.parent
         recorded = manifest.get(module) if isinstance(manifest, dict) else None
         source = source_path(module, root)
         if recorded and built.is_file() and source.is_file() and (
-                source_digest(source) == recorded):
+                build_digest(module, root) == recorded):
             found[module] = built
+    usable = False
+    while not usable:  # a build whose cimported build is unusable cannot be imported
+        usable = True
+        for module in list(found):
+            if any(other not in found for other in cimports(module, root)):
+                del found[module]
+                usable = False
     return found
 
 
+class _BuildLoader(importlib.machinery.ExtensionFileLoader):
+    """Loads a build, registered also under its extension name: the builds that cimport it
+    look its types and C functions up there when they load."""
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> object:
+        module = super().create_module(spec)
+        sys.modules[extension_name(spec.name)] = module
+        return module
+
+
 class _CompiledFinder(importlib.abc.MetaPathFinder):
-    """Imports the fresh compiled build of a module in place of its source."""
+    """Imports the fresh compiled build of a module in place of its source, after the builds
+    it cimports."""
 
     def __init__(self, builds: dict[str, Path]) -> None:
         self.builds = builds
@@ -99,7 +145,9 @@ class _CompiledFinder(importlib.abc.MetaPathFinder):
         built = self.builds.get(fullname)
         if built is None:
             return None
-        loader = importlib.machinery.ExtensionFileLoader(fullname, str(built))
+        for other in cimports(fullname):
+            importlib.import_module(other)
+        loader = _BuildLoader(fullname, str(built))
         return importlib.util.spec_from_file_location(fullname, built, loader=loader)
 
 

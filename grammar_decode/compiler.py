@@ -170,7 +170,7 @@ class CompiledGrammar:
             if real:
                 if self._follow is None:
                     self._follow = follow_terminals(self.grammar)
-                names = set().union(*(self._follow[self.terminals[t].name] for t in real))
+                names = set().union(*[self._follow[self.terminals[t].name] for t in real])
                 followers = {self.terminal_ids[n] for n in names} | self.ignored_ids
             else:
                 followers = set(range(len(self.terminals)))

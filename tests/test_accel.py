@@ -77,6 +77,8 @@ def test_fresh_builds_are_the_modules_imported() -> None:
     assert {m for m, kind in status.items() if kind == "compiled"} == set(FRESH)
     for module, path in FRESH.items():
         assert Path(sys.modules[module].__file__) == path
+        # the name other builds cimport it by is the same module, not a second copy
+        assert sys.modules[accel.extension_name(module)] is sys.modules[module]
 
 
 _REPLAY = """
@@ -117,3 +119,40 @@ def test_compiled_and_source_modules_give_the_same_masks() -> None:
     assert set(compiled["status"].values()) == {"compiled"}
     assert set(pure["status"].values()) == {"source"}
     assert compiled["digest"] == pure["digest"]
+
+
+def _fake_builds(tmp_path: Path, sources: dict[str, tuple[str, str | None]]) -> tuple[Path, Path]:
+    """A source tree and a build folder recording each module's build digest now."""
+    root, built = tmp_path / "src", tmp_path / "accel"
+    built.mkdir(parents=True)
+    for module, (text, declarations) in sources.items():
+        source = accel.source_path(module, root)
+        source.parent.mkdir(parents=True, exist_ok=True)
+        source.write_text(text, encoding="utf-8")
+        if declarations is not None:
+            accel.declarations_path(source).write_text(declarations, encoding="utf-8")
+        (built / accel.compiled_name(module)).write_bytes(b"not loaded here")
+    manifest = {module: accel.build_digest(module, root) for module in sources}
+    (built / accel.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    return built, root
+
+
+MATCHER = "grammar_decode.matcher.matcher"
+CIMPORTING = "from grammar_decode._accel.earley cimport EarleySet as CEarleySet\n"
+
+
+def test_a_build_that_cimports_another_is_tied_to_it(tmp_path: Path) -> None:
+    built, root = _fake_builds(tmp_path, {MODULE: ("x = 1\n", "cdef class EarleySet:\n    pass\n"),
+                                          MATCHER: ("y = 2\n", CIMPORTING)})
+    assert accel.cimports(MATCHER, root) == (MODULE,)
+    assert accel.cimports(MODULE, root) == ()
+    assert set(accel.usable_builds(built, root)) == {MODULE, MATCHER}
+    # the struct the matcher was compiled against changed: both builds are stale
+    earley_pxd = accel.declarations_path(accel.source_path(MODULE, root))
+    earley_pxd.write_text("cdef class EarleySet:\n    cdef int y\n", encoding="utf-8")
+    assert accel.usable_builds(built, root) == {}
+    earley_pxd.write_text("cdef class EarleySet:\n    pass\n", encoding="utf-8")
+    assert set(accel.usable_builds(built, root)) == {MODULE, MATCHER}
+    # without the build it cimports, a build cannot load, however fresh its own source
+    (built / accel.compiled_name(MODULE)).unlink()
+    assert accel.usable_builds(built, root) == {}

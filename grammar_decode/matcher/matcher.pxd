@@ -4,6 +4,12 @@
 
 cimport cython
 
+# cimported under other names: the .py imports the Python-level names of the same types
+from grammar_decode._accel.compiler cimport CompiledGrammar as CCompiledGrammar
+from grammar_decode._accel.earley cimport EarleySet as CEarleySet
+from grammar_decode._accel.remainders cimport Outcome as COutcome
+from grammar_decode._accel.remainders cimport RemainderSet as CRemainderSet
+
 
 cdef class _TokenSet:
     cdef public object packed
@@ -26,35 +32,36 @@ cdef class _Verdict:
     cpdef tuple tokens_of(self, object rs, tuple content)
 
 
-cdef object _emit(object compiled, object s, object ctx, Py_ssize_t q)
-cdef object _restart(object compiled, object s, object ctx, Py_ssize_t q, bytes data)
+cdef object _emit(CCompiledGrammar compiled, CEarleySet s, object ctx, Py_ssize_t q)
+cdef object _restart(CCompiledGrammar compiled, CEarleySet s, object ctx, Py_ssize_t q, bytes data)
 @cython.locals(q=Py_ssize_t, nq=Py_ssize_t)
-cdef object _step(object compiled, tuple state, Py_ssize_t b)
+cdef object _step(CCompiledGrammar compiled, tuple state, Py_ssize_t b)
 @cython.locals(q=Py_ssize_t)
-cdef bint _accepting(object compiled, tuple state) except -1
+cdef bint _accepting(CCompiledGrammar compiled, tuple state) except -1
 cdef object _contains(tuple tokens, object ids)
 cdef Py_ssize_t _nbytes(tuple tokens) except -1
-@cython.locals(key=tuple, found=tuple)
-cdef tuple _mask(object compiled, tuple state)
-@cython.locals(allowed=_TokenSet)
-cdef tuple _compute_mask(object compiled, tuple state)
-cdef tuple _judge_crossing(object compiled, object s, object ctx, Py_ssize_t q, object store,
+@cython.locals(key=tuple, found=tuple, s=CEarleySet)
+cdef tuple _mask(CCompiledGrammar compiled, tuple state)
+@cython.locals(allowed=_TokenSet, s=CEarleySet)
+cdef tuple _compute_mask(CCompiledGrammar compiled, tuple state)
+cdef tuple _judge_crossing(CCompiledGrammar compiled, CEarleySet s, object ctx, Py_ssize_t q, object store,
                            object masks)
 @cython.locals(kept=dict, found=list)
-cdef list _children_of(object compiled, object children)
+cdef list _children_of(CCompiledGrammar compiled, object children)
 @cython.locals(children=list)
-cdef list _startable_children(object compiled, object ctx, object store, object masks)
-@cython.locals(judged=_Judged, tokens=_TokenSet, pops=list)
-cdef tuple _judge(object compiled, object s, object key, object children)
+cdef list _startable_children(CCompiledGrammar compiled, object ctx, object store, object masks)
+@cython.locals(judged=_Judged, tokens=_TokenSet, pops=list, frame=CEarleySet, here=CEarleySet)
+cdef tuple _judge(CCompiledGrammar compiled, CEarleySet s, object key, object children)
 @cython.locals(judged=_Judged, known=_Verdict)
-cdef _Judged _judge_frame(object compiled, object frame, object key, object children)
-cdef object _content_of(object compiled, object key)
+cdef _Judged _judge_frame(CCompiledGrammar compiled, CEarleySet frame, object key, object children)
+cdef object _content_of(CCompiledGrammar compiled, object key)
 @cython.locals(kept=_Verdict)
-cdef _keep_verdict(object compiled, object at, object rs, tuple content, tuple tokens)
+cdef _keep_verdict(CCompiledGrammar compiled, CEarleySet at, object rs, tuple content, tuple tokens)
 @cython.locals(tokens=_TokenSet, pops=list)
-cdef _Judged _walk(object compiled, object frame, list children)
-cdef _follow(object compiled, object here, tuple path, frozenset emitted, object rs,
-             _TokenSet tokens, list pops)
+cdef _Judged _walk(CCompiledGrammar compiled, CEarleySet frame, list children)
+@cython.locals(outcome=COutcome, valid=object, rest=CRemainderSet)
+cdef _follow(CCompiledGrammar compiled, CEarleySet here, tuple path, frozenset emitted,
+             CRemainderSet rs, _TokenSet tokens, list pops)
 @cython.locals(steps=dict, lexemes=dict, key=tuple)
-cdef tuple _lexeme_step(object compiled, object s, frozenset emitted)
-cdef object _emit_set(object compiled, object s, object ctx, frozenset emitted)
+cdef tuple _lexeme_step(CCompiledGrammar compiled, CEarleySet s, frozenset emitted)
+cdef object _emit_set(CCompiledGrammar compiled, CEarleySet s, object ctx, frozenset emitted)
