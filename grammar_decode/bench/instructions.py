@@ -8,9 +8,10 @@ Per-token times on this machine move by 30-80% between processes, so a 5% change
 matcher cannot be seen in ``grammar_decode.bench.masks``. Instructions can: this script runs
 each source tree under ``valgrind --tool=callgrind --instr-atstart=no``; the child compiles
 the grammar, replays the corpus documents of ``tests/corpus/<grammar>/`` once (building the
-mask stores), drops the parse caches, and signals; only then is counting switched on
-(``callgrind_control -i on``), for ``--passes`` replays each after ``clear_parse_caches()``
-(what the cold passes of the masks benchmark time), and switched off before it exits.
+mask stores), drops the parse caches, signals and blocks on a pipe; only then is counting
+switched on (``callgrind_control -i on``) and the child released, for ``--passes`` replays
+each after ``clear_parse_caches()`` (what the cold passes of the masks benchmark time); it
+signals and blocks again while counting is switched off, before it exits.
 ``warm()`` is off unless ``--warm``, since what it does depends on a time budget. Each
 tree runs from a copy at one fixed path with ``PYTHONHASHSEED=0``, so the same code counts
 the same to ~0.01% whichever folder it comes from.
@@ -86,14 +87,43 @@ def _child(grammar: str, tokenizer_name: str, passes: int, warm: bool, signal: P
     compiled_modules = sum(state == "compiled" for state in status.values())
     print(f"tokens {total} modules {compiled_modules}/{len(status)} compiled", flush=True)
     signal.write_text(str(os.getpid()))
-    while signal.exists():
-        time.sleep(POLL_SECONDS)
+    _wait_for_go(signal)
     for _ in range(passes):
         compiled.clear_parse_caches()
         replay()
     signal.write_text("done")
-    while signal.exists():  # counting is switched off before the interpreter winds down
-        time.sleep(POLL_SECONDS)
+    _wait_for_go(signal)  # counting is switched off before the interpreter winds down
+
+
+def _wait_for_go(signal: Path) -> None:
+    """Block until the parent writes to the pipe beside ``signal``. A blocked read runs no
+    instructions, so nothing of the wait is counted however long the parent takes to switch
+    counting on or off (polling for a file counted the polls: a loaded machine added ~50k
+    instructions to a count, 0.2% of a small grammar's)."""
+    with open(_go_pipe(signal), "rb") as pipe:
+        pipe.read(1)
+
+
+def _go_pipe(signal: Path) -> Path:
+    return signal.with_name(signal.name + ".go")
+
+
+def _go(signal: Path, process: subprocess.Popen) -> None:
+    """Release the child from ``_wait_for_go`` (once it is reading the pipe)."""
+    opened: list[int] = []
+
+    def reader_there() -> bool:
+        try:  # without a reader this fails at once instead of blocking
+            opened.append(os.open(_go_pipe(signal), os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            return False
+        return True
+
+    _wait_for(reader_there, process, "the child to wait on its pipe")
+    try:
+        os.write(opened[0], b"1")
+    finally:
+        os.close(opened[0])
 
 
 def _wait_for(condition: Callable[[], bool], process: subprocess.Popen, what: str
@@ -139,20 +169,22 @@ def count(tree: Path, grammar: str, tokenizer: str, passes: int, warm: bool
         command = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
                    f"--callgrind-out-file={out}", sys.executable, str(Path(__file__).resolve()),
                    "--child", grammar, tokenizer, str(passes), str(int(warm)), str(signal)]
+        os.mkfifo(_go_pipe(signal))
         with log.open("w") as sink:
             process = subprocess.Popen(command, cwd=staged, env=env, stdout=sink,
                                        stderr=subprocess.STDOUT)
             _wait_for(lambda: signal.exists() and signal.read_text().isdigit(), process,
                       "the first replay")
             pid = signal.read_text()
+            signal.unlink()
             subprocess.run(["callgrind_control", "-i", "on", pid], check=True,
                            capture_output=True)
-            signal.unlink()
+            _go(signal, process)
             _wait_for(lambda: signal.exists() and signal.read_text() == "done", process,
                       "the counted replays")
             subprocess.run(["callgrind_control", "-i", "off", pid], check=True,
                            capture_output=True)
-            signal.unlink()
+            _go(signal, process)
             process.wait(timeout=TIMEOUT_SECONDS)
         text = log.read_text()
         if process.returncode != 0:
