@@ -14,7 +14,9 @@ each after ``clear_parse_caches()`` (what the cold passes of the masks benchmark
 signals and blocks again while counting is switched off, before it exits.
 ``warm()`` is off unless ``--warm``, since what it does depends on a time budget. Each
 tree runs from a copy at one fixed path with ``PYTHONHASHSEED=0``, so the same code counts
-the same to ~0.01% whichever folder it comes from.
+the same whichever folder it comes from, within ~0.2% (seven counts of one tree on
+2026-12-04 spread over 28.80M-28.86M; with address randomisation off, ``setarch -R``, over
+28.93M-28.98M, so that is not the cause): differences under 0.5% decide nothing.
 
 ``--trees`` compares source trees (checkouts or ``git worktree``s, each with its compiled
 modules built by ``python setup.py build_ext --inplace`` when they should count). Printed
