@@ -14,7 +14,8 @@ cdef class CompiledGrammar:
     cdef public Py_ssize_t vocab_size, frame_table_bytes
     cdef public str terminal_conflicts
     cdef public list terminals
-    cdef public dict terminal_ids, _openings, _terminal_openings, _contexts, lexeme_steps
+    cdef public dict terminal_ids, _openings, _terminal_openings, _contexts, _lexemes
+    cdef public dict lexeme_steps
     cdef public dict lexeme_ids, crossing_children, frame_table
     cdef public frozenset ignored_ids, eos_token_ids
     cdef public CEarleyGrammar earley

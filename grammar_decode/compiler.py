@@ -121,6 +121,7 @@ class CompiledGrammar:
         self.earley = EarleyGrammar(factor_alternatives(grammar), self.terminal_ids)
         self.initial_set = initial_set(self.earley)
         self._contexts: dict[frozenset[int], ContextLexer] = {}
+        self._lexemes: dict[frozenset[int], frozenset[int]] = {}  # shared by the contexts
         self._ignored_lexer: ContextLexer | None = None  # see ignored_lexer
         self._lock = threading.Lock()
         # (Earley set uid, lexer state, backtrack point) -> allowed token set; see matcher._mask
@@ -209,7 +210,7 @@ class CompiledGrammar:
                 lexer = self._contexts.get(key)
                 if lexer is None:
                     lexer = ContextLexer([self.terminals[i] for i in sorted(key)],
-                                         self.terminal_conflicts)
+                                         self.terminal_conflicts, self._lexemes)
                     self._contexts[key] = lexer
         return lexer
 

@@ -34,7 +34,12 @@ class ContextLexer:
     (empty when it cannot end there).
     """
 
-    def __init__(self, terminals: list[LexTerminal], conflicts: str) -> None:
+    def __init__(self, terminals: list[LexTerminal], conflicts: str,
+                 lexemes: dict[frozenset[int], frozenset[int]] | None = None) -> None:
+        # one object per distinct lexeme (terminal id set), shared by the contexts given the
+        # same ``lexemes``: caches keyed by lexemes then find keys by identity, not by a
+        # compare of equal sets
+        self._lexemes: dict[frozenset[int], frozenset[int]] = {} if lexemes is None else lexemes
         # canonical order (by content, not by name or id) so that the same terminals in another
         # grammar give the same product DFA, and its mask store can be shared through the cache
         self.terminals = sorted(terminals, key=lambda t: (t.dfa.digest(), t.priority,
@@ -55,7 +60,8 @@ class ContextLexer:
 
     def ids_of(self, positions: frozenset[int]) -> frozenset[int]:
         """Terminal ids of a set of positions in this context's canonical terminal order."""
-        return frozenset(self.terminals[p].id for p in positions)
+        ids = frozenset(self.terminals[p].id for p in positions)
+        return self._lexemes.setdefault(ids, ids)
 
     def cache_key(self) -> tuple:
         """Content key: equal for contexts with the same terminals in any grammar."""
