@@ -38,9 +38,11 @@ cdef class EarleySet:
 @cython.locals(own=dict, inherited=dict, seeds=list, t=object)
 cpdef tuple scan_frame(EarleyGrammar g, EarleySet last, frozenset terminals)
 cpdef EarleySet frame_of(EarleyGrammar g, EarleySet s)
-@cython.locals(kernel=list, part=Part, distinct=tuple, key=tuple, found=EarleySet)
+@cython.locals(kernel=list, part=Part, key=tuple, found=EarleySet)
 cpdef tuple _closure(EarleyGrammar g, list seeds, frozenset predicted=*, bint accepting=*)
-@cython.locals(popped=bint, done=set, seen=set, kernel=list, chains_seen=set, dr_next=list,
+@cython.locals(distinct=list, previous=cython.longlong, current=cython.longlong)
+cdef tuple _sorted_distinct(list items)
+@cython.locals(popped=bint, seen=set, kernel=list, dr_next=list,
                dr_lhs=list, nullable=list, predicts=list, cascades=dict, found=tuple,
                items=object, more=list, cascade_popped=bint, cascade_accepting=bint)
 cdef tuple _derive(EarleyGrammar g, list agenda, frozenset predicted, bint accepting,
@@ -50,6 +52,6 @@ cdef tuple _completed_at(EarleyGrammar g, object completion, object base)
 @cython.locals(own=list, agenda=list, kernel=list, found=tuple, cascades=dict)
 cpdef tuple _cascade(EarleyGrammar g, object completion, object base, Py_ssize_t depth)
 @cython.locals(dr_next=list, by_uid=dict, groups=dict, waited=tuple, expected=frozenset,
-               found=EarleySet, origins=list, group=list, item=cython.longlong,
+               found=EarleySet, origins=list, group=list, current=cython.longlong,
                uid=cython.longlong, previous=cython.longlong, mask=Py_ssize_t, shift=Py_ssize_t)
 cdef EarleySet _new_set(EarleyGrammar g, tuple key, Part part, bint accepting, tuple kernel)

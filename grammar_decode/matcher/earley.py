@@ -319,12 +319,25 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
     part = g.predicted_part(predicted)
     # the predicted part and the accepting flag and the items from earlier origins determine
     # the set (uids are never reused, so a key naming a dropped set matches no live one)
-    distinct = tuple(sorted(set(kernel)))
-    key = (part.id, accepting, distinct)
+    key = (part.id, accepting, _sorted_distinct(kernel))
     found = g.interned_set(key)
     if found is None:
-        found = _new_set(g, key, part, accepting, distinct)
+        found = _new_set(g, key, part, accepting, key[2])
     return found, popped
+
+
+def _sorted_distinct(items: list[Item]) -> tuple[Item, ...]:
+    """``items`` sorted, without repeats (sorted in place; a kernel has a few dozen items at
+    most, so one pass beats building a set)."""
+    items.sort()
+    distinct: list[Item] = []
+    previous = -1  # items are never negative
+    for item in items:
+        current = item  # a C integer in the compiled build: compared without objects
+        if current != previous:
+            distinct.append(item)
+            previous = current
+    return tuple(distinct)
 
 
 CASCADES_LIMIT = 1 << 16  # cached completions per grammar (forgotten all at once past it)
@@ -340,10 +353,10 @@ def _derive(g: EarleyGrammar, agenda: list[Item], predicted: frozenset[int], acc
     ``depth`` cascades down; one not cached yet past ``CASCADE_DEPTH`` (right recursion
     nests origins as deep as the text is long) is done here, without recursion or caching."""
     popped = False
-    done: set[int] = set()  # (origin base | nonterminal): completions applied
-    seen: set[Item] = set()
+    # items met, and the completions applied as ~(origin base | nonterminal): one set, as
+    # most agendas hold two or three items and making a set costs more than using it
+    seen: set[int] = set()
     kernel: list[Item] = []
-    chains_seen: set[frozenset[int]] = set()
     dr_next, dr_lhs, nullable, predicts = g.dr_next, g.dr_lhs, g.nullable, g.predicts
     mask, bottom, cascades = g.rule_mask, g.bottom_base, g.cascades
     while agenda:
@@ -359,9 +372,9 @@ def _derive(g: EarleyGrammar, agenda: list[Item], predicted: frozenset[int], acc
                 popped = True
                 continue
             completion = base | dr_lhs[dr]
-            if completion in done:
+            if ~completion in seen:
                 continue
-            done.add(completion)
+            seen.add(~completion)
             found = cascades.get(completion)
             if found is None and depth < CASCADE_DEPTH:
                 found = _cascade(g, completion, base, depth + 1)
@@ -373,8 +386,7 @@ def _derive(g: EarleyGrammar, agenda: list[Item], predicted: frozenset[int], acc
             else:
                 items, cascade_predicted, cascade_accepting, cascade_popped = found
             kernel.extend(items)
-            if cascade_predicted and cascade_predicted not in chains_seen:
-                chains_seen.add(cascade_predicted)
+            if cascade_predicted and not cascade_predicted <= predicted:
                 predicted = predicted | cascade_predicted if predicted else cascade_predicted
             accepting = accepting or cascade_accepting
             popped = popped or cascade_popped
@@ -440,13 +452,14 @@ def _new_set(g: EarleyGrammar, key: tuple, part: Part, accepting: bool,
     origins: list[EarleySet] = []
     previous = _BOTTOM_UID
     for item in kernel:  # sorted: the items of one origin are adjacent
-        sym = dr_next[item & mask]
+        current = item  # a C integer in the compiled build (``item`` stays the object)
+        sym = dr_next[current & mask]
         group = groups.get(sym)
         if group is None:
             groups[sym] = [item]
         else:
             group.append(item)
-        uid = item >> shift
+        uid = current >> shift
         if uid != previous:
             previous = uid
             origins.append(by_uid[uid]())
