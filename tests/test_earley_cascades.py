@@ -105,3 +105,43 @@ def test_deep_right_recursion_is_closed_without_deep_recursion(
         inline.accept_token(a)
     inline.accept_token(z)
     assert _signature(compiled, inline) == deep
+
+
+def test_sets_are_keyed_by_their_sorted_distinct_kernel() -> None:
+    """Whatever repeats a closure collects, a set's kernel is sorted and without repeats, and
+    it is the set's intern key: equal content, one object."""
+    rng = random.Random(11)
+    vocab = _vocab()
+    compiled = compile_grammar(GRAMMAR, vocab, cache_dir=False)
+    g = compiled.earley
+    seen = 0
+    for _ in range(8):
+        matcher = GrammarMatcher(compiled)
+        for token in _random_text(rng, vocab, rng.randrange(5, 30)):
+            assert matcher.accept_token(token)
+            s = matcher._set
+            assert s.kernel == tuple(sorted(set(s.kernel)))
+            if s.kernel:
+                assert g.interned_set((s.part.id, s.accepting, s.kernel)) is s
+                seen += 1
+    assert seen > 20
+
+
+def test_the_contexts_of_a_grammar_share_one_object_per_lexeme() -> None:
+    """Lexemes (terminal id sets) are dict keys on the matcher's hot path: every context of a
+    grammar hands out the same object for the same set, so lookups stop at identity."""
+    rng = random.Random(3)
+    vocab = _vocab()
+    compiled = compile_grammar(GRAMMAR, vocab, cache_dir=False)
+    for _ in range(6):
+        matcher = GrammarMatcher(compiled)
+        for token in _random_text(rng, vocab, 20):
+            matcher.accept_token(token)
+    contexts = list(compiled._contexts.values())
+    assert len(contexts) > 2
+    first: dict[frozenset[int], frozenset[int]] = {}
+    for ctx in contexts:
+        for emitted in ctx.emit:
+            if emitted:
+                assert first.setdefault(emitted, emitted) is emitted
+    assert len(first) < sum(1 for ctx in contexts for e in ctx.emit if e)  # some repeat
