@@ -190,8 +190,13 @@ def _contains(tokens: Tokens, ids: np.ndarray) -> np.ndarray:
 
 
 def _nbytes(tokens: Tokens) -> int:
+    """Bytes held by a token set (its memo cost). A loop: compiled, a generator expression
+    is an object and a resumed frame per call (~3% of Go's cold pass)."""
     packed, parts = tokens
-    return (0 if packed is None else packed.nbytes) + sum(ids.nbytes for ids in parts)
+    total = 0 if packed is None else packed.nbytes
+    for ids in parts:
+        total += ids.nbytes
+    return total
 
 
 def _packed_copy(tokens: Tokens, size: int) -> np.ndarray:
