@@ -10,7 +10,7 @@ from grammar_decode._accel.lru cimport LRU as CLRU
 
 cdef class CompiledGrammar:
     cdef public object vocab, grammar, schema_issues, _cache_path, _follow, _ignored_lexer
-    cdef public object _lock
+    cdef public object _lock, next_bytes_of
     cdef public Py_ssize_t vocab_size, frame_table_bytes
     cdef public str terminal_conflicts
     cdef public list terminals

@@ -140,6 +140,9 @@ class CompiledGrammar:
         self.verdicts = LRU(VERDICT_MEMO_BYTES)
         self.precomputing = False
         self.eos_token_ids = frozenset(vocab.eos_token_ids)
+        # ``next_bytes`` bound once: the matcher passes it with every remainder outcome it reads
+        # (binding it there made a method object per branch, ~90k per cold Go pass)
+        self.next_bytes_of = self.next_bytes
         self.compile_seconds = time.perf_counter() - started
 
     @staticmethod

@@ -420,14 +420,14 @@ def _follow(compiled: CompiledGrammar, here: EarleySet, path: tuple, emitted: fr
     if popped:
         # the step from the exact set succeeds too (the same items wait there): a remainder
         # that stays inside an ignored lexeme is viable whatever set it leads to
-        valid, rest = rs.settled(compiled.ignored_lexer, compiled.vocab, compiled.next_bytes)
+        valid, rest = rs.settled(compiled.ignored_lexer, compiled.vocab, compiled.next_bytes_of)
         tokens.add(None, valid)
         if rest is not None:
             pops.append((path, emitted, rest))
         return
     if nxt is None:
         return
-    outcome = rs.outcome(compiled.context_for(nxt), compiled.vocab, compiled.next_bytes)
+    outcome = rs.outcome(compiled.context_for(nxt), compiled.vocab, compiled.next_bytes_of)
     tokens.add(outcome.packed, outcome.valid)
     if outcome.children:
         found, below = _judge(compiled, nxt, rs, outcome.children)
