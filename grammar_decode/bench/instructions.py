@@ -100,13 +100,14 @@ def _child(grammar: str, tokenizer_name: str, passes: int, warm: bool, signal: P
 def _wait_for_go(signal: Path) -> None:
     """Block until the parent writes to the pipe beside ``signal``. A blocked read runs no
     instructions, so nothing of the wait is counted however long the parent takes to switch
-    counting on or off (polling for a file counted the polls: a loaded machine added ~50k
-    instructions to a count, 0.2% of a small grammar's)."""
+    counting on or off (polling a file counted a load-dependent number of polls; the ~0.2%
+    spread of the counts has another cause, see the module docstring)."""
     with open(_go_pipe(signal), "rb") as pipe:
         pipe.read(1)
 
 
 def _go_pipe(signal: Path) -> Path:
+    """The FIFO the child blocks on (``count`` makes it beside ``signal``)."""
     return signal.with_name(signal.name + ".go")
 
 

@@ -45,8 +45,8 @@ cdef Py_ssize_t _nbytes(tuple tokens) except -1
 cdef tuple _mask(CCompiledGrammar compiled, tuple state)
 @cython.locals(allowed=_TokenSet, s=CEarleySet)
 cdef tuple _compute_mask(CCompiledGrammar compiled, tuple state)
-cdef tuple _judge_crossing(CCompiledGrammar compiled, CEarleySet s, object ctx, Py_ssize_t q, object store,
-                           object masks)
+cdef tuple _judge_crossing(CCompiledGrammar compiled, CEarleySet s, object ctx, Py_ssize_t q,
+                           object store, object masks)
 @cython.locals(kept=dict, found=list)
 cdef list _children_of(CCompiledGrammar compiled, object children)
 @cython.locals(children=list)
