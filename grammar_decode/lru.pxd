@@ -3,9 +3,11 @@
 
 cimport cython
 
+cdef object _MISSING
+
 cdef class LRU:
     cdef public Py_ssize_t budget, total
-    cdef object _data, _lock
+    cdef object _data, _lock, _acquire, _release, _lookup, _move_to_end
     cdef dict _costs
     cpdef object get(self, object key, object default=*)
     @cython.locals(costs=dict, total=Py_ssize_t)
