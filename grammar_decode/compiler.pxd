@@ -15,6 +15,7 @@ cdef class CompiledGrammar:
     cdef public str terminal_conflicts
     cdef public list terminals
     cdef public dict terminal_ids, _openings, _terminal_openings, _contexts, _lexemes
+    cdef public dict _lexer_of_expected
     cdef public dict lexeme_steps
     cdef public dict lexeme_ids, crossing_children, frame_table
     cdef public frozenset ignored_ids, eos_token_ids

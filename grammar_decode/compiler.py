@@ -121,6 +121,10 @@ class CompiledGrammar:
         self.earley = EarleyGrammar(factor_alternatives(grammar), self.terminal_ids)
         self.initial_set = initial_set(self.earley)
         self._contexts: dict[frozenset[int], ContextLexer] = {}
+        # the same by expected terminals alone: Earley sets share those frozensets, whose
+        # hash is then computed once (a union with the ignored ones per call cost ~6k
+        # instructions)
+        self._lexer_of_expected: dict[frozenset[int], ContextLexer] = {}
         self._lexemes: dict[frozenset[int], frozenset[int]] = {}  # shared by the contexts
         self._ignored_lexer: ContextLexer | None = None  # see ignored_lexer
         self._lock = threading.Lock()
@@ -206,6 +210,12 @@ class CompiledGrammar:
 
     def lexer_for(self, expected: frozenset[int]) -> ContextLexer:
         """The contextual lexer of the terminals ``expected`` and the ignored ones (shared)."""
+        lexer = self._lexer_of_expected.get(expected)
+        if lexer is None:
+            lexer = self._lexer_of_expected[expected] = self._lexer_with_ignored(expected)
+        return lexer
+
+    def _lexer_with_ignored(self, expected: frozenset[int]) -> ContextLexer:
         key = expected | self.ignored_ids
         lexer = self._contexts.get(key)
         if lexer is None:
