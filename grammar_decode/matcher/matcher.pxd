@@ -18,6 +18,7 @@ cdef class _TokenSet:
     cpdef add(self, object packed, object ids, bint fresh=*)
     cpdef add_set(self, tuple other)
     cpdef add_filtered(self, tuple other, object keep)
+    @cython.locals(parts=tuple, n_ids=Py_ssize_t)
     cpdef tuple freeze(self, Py_ssize_t size, bint apart=*)
 
 

@@ -112,7 +112,8 @@ Tokens = tuple
 _NO_TOKENS: Tokens = (None, ())
 
 
-KEPT_BESIDE_BITSET = 256  # ids a finished set keeps apart from a bitset it does not own
+KEPT_BESIDE_BITSET = 256  # ids a finished part keeps unmerged (see _TokenSet.freeze)
+KEPT_PARTS = 8  # id arrays a finished part keeps unmerged
 
 
 class _TokenSet:
@@ -157,24 +158,29 @@ class _TokenSet:
     def freeze(self, size: int, apart: bool = False) -> Tokens:
         """The finished set. The id arrays are merged into one, or into the bitset when there
         is one or they are many (then reading the set is a copy of the bitset). ``apart``: a
-        part of a larger set (a judgment), which may keep a few ids beside a bitset it does
-        not own; a mask is read whole, so it merges them."""
-        if self.packed is not None and self.ids:
-            ids = np.concatenate(self.ids) if len(self.ids) > 1 else self.ids[0]
-            if apart and not self.owned and len(ids) <= KEPT_BESIDE_BITSET:
-                self.ids = (ids,)  # a bitset copy costs more than carrying a few ids along
-                return self.packed, self.ids
+        part of a larger set (a judgment), which may keep a few small arrays as they are,
+        beside a bitset it does not own: merging costs a numpy call (~10k instructions, most
+        of a small judgment) and the larger set merges them anyway; a mask is read whole, so
+        it merges them."""
+        parts = self.ids
+        if not parts:
+            return self.packed, parts
+        n_ids = 0
+        for ids in parts:
+            n_ids += len(ids)
+        if (apart and n_ids <= KEPT_BESIDE_BITSET and len(parts) <= KEPT_PARTS
+                and not self.owned):
+            return self.packed, parts
+        ids = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        self.ids = ()
+        if self.packed is not None:
             if not self.owned:
                 self.packed, self.owned = self.packed.copy(), True
             set_bits(self.packed, ids)
-            self.ids = ()
-        elif len(self.ids) > 1 or (self.ids and worth_packing(len(self.ids[0]), size)):
-            ids = np.concatenate(self.ids)
-            if worth_packing(len(ids), size):
-                self.ids = ()
-                self.add(pack_ids(ids, size), ids, fresh=True)
-            else:
-                self.ids = (ids,)
+        elif worth_packing(n_ids, size):
+            self.add(pack_ids(ids, size), ids, fresh=True)
+        else:
+            self.ids = (ids,)
         return self.packed, self.ids
 
 
