@@ -212,19 +212,14 @@ class CompiledGrammar:
         """The contextual lexer of the terminals ``expected`` and the ignored ones (shared)."""
         lexer = self._lexer_of_expected.get(expected)
         if lexer is None:
-            lexer = self._lexer_of_expected[expected] = self._lexer_with_ignored(expected)
-        return lexer
-
-    def _lexer_with_ignored(self, expected: frozenset[int]) -> ContextLexer:
-        key = expected | self.ignored_ids
-        lexer = self._contexts.get(key)
-        if lexer is None:
+            key = expected | self.ignored_ids
             with self._lock:
                 lexer = self._contexts.get(key)
                 if lexer is None:
                     lexer = ContextLexer([self.terminals[i] for i in sorted(key)],
                                          self.terminal_conflicts, self._lexemes)
                     self._contexts[key] = lexer
+            self._lexer_of_expected[expected] = lexer
         return lexer
 
     def store_for(self, lexer: ContextLexer) -> ContextStore:
