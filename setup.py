@@ -93,7 +93,21 @@ class OptionalBuildExt(build_ext):
         self.built.append(ext.name)
 
 
+def _numpy_headers() -> list[str]:
+    """numpy's C headers (bits.pxd reads array fields through them); without numpy the
+    modules that need them fail to compile and stay interpreted."""
+    try:
+        import numpy
+    except ImportError:
+        _warn("numpy is not importable at build time: maskstore.bits stays interpreted")
+        return []
+    return [numpy.get_include()]
+
+
+HEADERS = _numpy_headers()
 setup(ext_modules=[Extension(accel.extension_name(module),
-                             [str(accel.source_path(module, ROOT).relative_to(ROOT))])
+                             [str(accel.source_path(module, ROOT).relative_to(ROOT))],
+                             include_dirs=HEADERS,
+                             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")])
                    for module in accel.MODULES],
       cmdclass={"build_ext": OptionalBuildExt})

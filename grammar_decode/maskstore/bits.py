@@ -7,6 +7,8 @@ int32 words are exactly the token bitmask of XGrammar and llguidance (bit ``i % 
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from grammar_decode.accel import is_compiled
@@ -64,6 +66,50 @@ def _write_bits(packed: np.ndarray, ids: np.ndarray) -> None:
     """Set the bit of every id of ``ids`` in ``packed`` (set_bits' compiled loop)."""
     for i in range(len(ids)):
         packed[ids[i] >> 3] |= 1 << (ids[i] & 7)
+
+
+def concat_ids(parts: Sequence[np.ndarray]) -> np.ndarray:
+    """The ids of several arrays in one (``np.concatenate``). Compiled, int32 parts are
+    copied by ``memcpy`` (bits.pxd): numpy's concatenate costs ~1.5k instructions per small
+    array, and merging a judgment's parts passes 15 on average (Go: 8% of a cold pass)."""
+    if _COMPILED:
+        return _concat_int32(parts)
+    return np.concatenate(parts)
+
+
+def select_ids(ids: np.ndarray, keep: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``ids[keep[index]]``: the ids whose class (``index``, one per id) is kept (``keep``,
+    bool per class). Compiled, one loop over the three buffers (numpy's two fancy-indexing
+    steps cost ~5k instructions each on small arrays)."""
+    if _COMPILED:
+        return _select_int32(ids, keep, index)
+    return ids[keep[index]]
+
+
+def _concat_int32(parts: Sequence[np.ndarray]) -> np.ndarray:
+    """concat_ids' compiled path: ``np.concatenate`` unless every part is a 1-D contiguous
+    int32 array (``_int32_bytes`` and ``_copy_into`` are C functions of bits.pxd)."""
+    total = 0
+    for part in parts:
+        size = _int32_bytes(part)
+        if size < 0:
+            return np.concatenate(parts)
+        total += size
+    out = np.empty(total >> 2, dtype=np.int32)
+    at = 0
+    for part in parts:
+        at = _copy_into(out, at, part)
+    return out
+
+
+def _select_int32(ids: np.ndarray, keep: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """select_ids' compiled path (``_selected`` counts and copies in C, bits.pxd)."""
+    if (_int32_bytes(ids) < 0 or _int32_bytes(index) != _int32_bytes(ids)
+            or _bool_length(keep) < 0):
+        return ids[keep[index]]
+    out = np.empty(_selected(ids, keep, index, None), dtype=np.int32)
+    _selected(ids, keep, index, out)
+    return out
 
 
 PACK_RATIO = 256  # see worth_packing; measured in instructions, 64 -> 256: SQL -7.5%

@@ -13,12 +13,12 @@ from grammar_decode._accel.remainders cimport RemainderSet as CRemainderSet
 
 cdef class _TokenSet:
     cdef public object packed
-    cdef public tuple ids
+    cdef public list ids
     cdef public bint owned
     cpdef add(self, object packed, object ids, bint fresh=*)
     cpdef add_set(self, tuple other)
     cpdef add_filtered(self, tuple other, object keep)
-    @cython.locals(parts=tuple, n_ids=Py_ssize_t)
+    @cython.locals(parts=list, n_ids=Py_ssize_t)
     cpdef tuple freeze(self, Py_ssize_t size, bint apart=*)
 
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from grammar_decode.maskstore.bits import (bitmask_words, bits_at, pack_ids, set_bits, unpack,
-                                           worth_packing)
+from grammar_decode.maskstore.bits import (bitmask_words, bits_at, concat_ids, pack_ids, select_ids,
+                                           set_bits, unpack, worth_packing)
 from grammar_decode.maskstore.remainders import RemainderSet
 from grammar_decode.matcher.earley import EarleySet, frame_of, scan_frame
 
@@ -127,7 +127,7 @@ class _TokenSet:
     def __init__(self, packed: np.ndarray | None) -> None:
         self.packed = packed  # None: no packed part yet
         self.owned = False
-        self.ids: tuple[np.ndarray, ...] = ()
+        self.ids: list[np.ndarray] = []  # a tuple once frozen
 
     def add(self, packed: np.ndarray | None, ids: np.ndarray, fresh: bool = False) -> None:
         """Add a packed set (``fresh``: made for this set, so it may be written) or, when
@@ -140,12 +140,12 @@ class _TokenSet:
             else:
                 self.packed, self.owned = self.packed | packed, True
         elif len(ids):
-            self.ids += (ids,)
+            self.ids.append(ids)
 
     def add_set(self, other: Tokens) -> None:
         """Add every token of ``other``."""
         self.add(other[0], _NO_IDS)
-        self.ids += other[1]
+        self.ids.extend(other[1])
 
     def add_filtered(self, other: Tokens, keep: np.ndarray) -> None:
         """Add ``other`` restricted to the packed set ``keep``."""
@@ -153,26 +153,25 @@ class _TokenSet:
         if packed is not None:
             self.add(packed & keep, _NO_IDS, fresh=True)
         if ids:
-            self.ids += tuple([part[bits_at(keep, part)] for part in ids])
+            self.ids.extend([part[bits_at(keep, part)] for part in ids])
 
     def freeze(self, size: int, apart: bool = False) -> Tokens:
         """The finished set. The id arrays are merged into one, or into the bitset when there
         is one or they are many (then reading the set is a copy of the bitset). ``apart``: a
         part of a larger set (a judgment), which may keep a few small arrays as they are,
-        beside a bitset it does not own: ``np.concatenate`` costs ~3k instructions a call and
-        ~1k per array, and the larger set merges them anyway; a mask is read whole, so it
-        merges them."""
+        beside a bitset it does not own: the larger set merges them anyway (a merge costs a
+        call and a copy per array), and a mask is read whole, so it merges them."""
         parts = self.ids
         if not parts:
-            return self.packed, parts
+            return self.packed, ()
         n_ids = 0
         for ids in parts:
             n_ids += len(ids)
         if (apart and n_ids <= KEPT_BESIDE_BITSET and len(parts) <= KEPT_PARTS
                 and not self.owned):
-            return self.packed, parts
-        ids = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        self.ids = ()
+            return self.packed, tuple(parts)
+        ids = concat_ids(parts) if len(parts) > 1 else parts[0]
+        self.ids = []
         if self.packed is not None:
             if not self.owned:
                 self.packed, self.owned = self.packed.copy(), True
@@ -180,8 +179,8 @@ class _TokenSet:
         elif worth_packing(n_ids, size):
             self.add(pack_ids(ids, size), ids, fresh=True)
         else:
-            self.ids = (ids,)
-        return self.packed, self.ids
+            self.ids = [ids]
+        return self.packed, tuple(self.ids)
 
 
 def _contains(tokens: Tokens, ids: np.ndarray) -> np.ndarray:
@@ -189,7 +188,7 @@ def _contains(tokens: Tokens, ids: np.ndarray) -> np.ndarray:
     packed, parts = tokens
     hit = np.zeros(len(ids), dtype=bool) if packed is None else bits_at(packed, ids)
     if parts:  # sorted search: np.isin costs ~20 us of checks on small arrays
-        found = np.sort(np.concatenate(parts))
+        found = np.sort(concat_ids(parts))
         where = np.minimum(np.searchsorted(found, ids), len(found) - 1)
         hit |= found[where] == ids
     return hit
@@ -395,7 +394,7 @@ class _Verdict:
             _, index, n_distinct = self.content
             self.viable = np.zeros(n_distinct, dtype=bool)
             self.viable[index[_contains(self.tokens, self.rs.tokens)]] = True
-        ids = rs.tokens[self.viable[content[1]]]
+        ids = select_ids(rs.tokens, self.viable, content[1])
         return (None, (ids,)) if len(ids) else _NO_TOKENS
 
 
