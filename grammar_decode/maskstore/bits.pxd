@@ -1,14 +1,15 @@
 # Cython declarations for the compiled build of bits.py (see grammar_decode/accel.py): the
-# bit loops over typed memory views. The .py file stays the truth and runs without a build.
+# bit loops over raw buffers. The .py file stays the truth and runs without a build.
 
 cimport cython
 
 
-@cython.locals(i=Py_ssize_t)
-cdef void _read_bits(const unsigned char[::1] packed, const int[::1] ids,
-                     unsigned char[::1] found) except *
-@cython.locals(i=Py_ssize_t)
-cdef void _write_bits(unsigned char[::1] packed, const int[::1] ids) except *
+@cython.locals(i=Py_ssize_t, t=int)
+cdef void _read_bits(const unsigned char* packed, Py_ssize_t n_packed, const int* ids,
+                     Py_ssize_t n, unsigned char* found) except *
+@cython.locals(i=Py_ssize_t, t=int)
+cdef void _write_bits(unsigned char* packed, Py_ssize_t n_packed, const int* ids,
+                      Py_ssize_t n) except *
 
 
 # Raw access to small id arrays through numpy's array struct (fields only: no numpy C-API
@@ -23,7 +24,7 @@ cdef extern from "numpy/arrayobject.h":
     Py_ssize_t* PyArray_DIMS(PyArrayObject*)
     int PyArray_TYPE(PyArrayObject*)
     int PyArray_FLAGS(PyArrayObject*)
-    int NPY_INT32, NPY_BOOL, NPY_ARRAY_C_CONTIGUOUS
+    int NPY_INT32, NPY_BOOL, NPY_UINT8, NPY_ARRAY_C_CONTIGUOUS
     ctypedef class numpy.ndarray [object PyArrayObject, check_size ignore]:
         pass
 
@@ -49,6 +50,21 @@ cdef inline Py_ssize_t _int32_bytes(object array):
 cdef inline Py_ssize_t _bool_length(object array):
     """Length of a 1-D contiguous bool array, else -1."""
     return _typed_length(array, NPY_BOOL)
+
+
+cdef inline Py_ssize_t _uint8_length(object array):
+    """Length of a 1-D contiguous uint8 array, else -1."""
+    return _typed_length(array, NPY_UINT8)
+
+
+cdef inline unsigned char* _bytes_of(object array):
+    """The buffer of an array checked by ``_uint8_length`` (or made here)."""
+    return <unsigned char*>PyArray_BYTES(<PyArrayObject*>array)
+
+
+cdef inline const int* _ints_of(object array):
+    """The buffer of an array checked by ``_int32_bytes``."""
+    return <const int*>PyArray_BYTES(<PyArrayObject*>array)
 
 
 cdef inline Py_ssize_t _copy_into(object out, Py_ssize_t at, object part):

@@ -32,40 +32,51 @@ def unpack(packed: np.ndarray, size: int) -> np.ndarray:
 
 
 # In the compiled build (grammar_decode/accel.py) the two functions below run typed loops
-# (bits.pxd): a few instructions per id, where numpy's ``ufunc.at`` costs ~50 and each numpy
-# call ~1 us of dispatch (SQL's cold pass: set_bits was 10% of all instructions). The loops
-# take C ints, the dtype token ids are kept in (vocabularies are far below 2**31 ids), so
-# the usual arrays pass without a copy.
+# over the arrays' buffers (bits.pxd): a few instructions per id, where numpy's ``ufunc.at``
+# costs ~50 and each numpy call ~1 us of dispatch (SQL's cold pass: set_bits was 10% of all
+# instructions). The buffers are reached through numpy's array struct: a typed memory view
+# costs ~2k instructions to acquire, more than most of these calls' loops. Ids in another
+# dtype than int32 (vocabularies are far below 2**31 ids), or arrays not contiguous, take
+# numpy's path.
 _COMPILED = is_compiled(globals().get("__loader__"))
 
 
 def bits_at(packed: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """Bool per id of ``ids``: its bit in ``packed``."""
-    if _COMPILED:
+    if _COMPILED and _int32_bytes(ids) >= 0 and _uint8_length(packed) >= 0:
         found = np.empty(len(ids), dtype=np.uint8)
-        _read_bits(packed, np.ascontiguousarray(ids, dtype=np.intc), found)
+        _read_bits(_bytes_of(packed), len(packed), _ints_of(ids), len(ids), _bytes_of(found))
         return found.view(bool)
     return ((packed[ids >> 3] >> (ids & 7)) & 1).astype(bool)
 
 
 def set_bits(packed: np.ndarray, ids: np.ndarray) -> None:
     """Set the bits of ``ids`` in ``packed`` in place (ids may repeat)."""
-    if _COMPILED:
-        _write_bits(packed, np.ascontiguousarray(ids, dtype=np.intc))
+    if not packed.flags.writeable:  # numpy's ufunc.at would write it all the same
+        raise ValueError("set_bits: the bitset is read-only")
+    if _COMPILED and _int32_bytes(ids) >= 0 and _uint8_length(packed) >= 0:
+        _write_bits(_bytes_of(packed), len(packed), _ints_of(ids), len(ids))
     else:
         np.bitwise_or.at(packed, ids >> 3, np.left_shift(1, ids & 7).astype(np.uint8))
 
 
-def _read_bits(packed: np.ndarray, ids: np.ndarray, found: np.ndarray) -> None:
+def _read_bits(packed: np.ndarray, n_packed: int, ids: np.ndarray, n: int,
+               found: np.ndarray) -> None:
     """``found[i]`` = the bit of ``ids[i]`` in ``packed`` (bits_at's compiled loop)."""
-    for i in range(len(ids)):
-        found[i] = (packed[ids[i] >> 3] >> (ids[i] & 7)) & 1
+    for i in range(n):
+        t = ids[i]
+        if t < 0 or (t >> 3) >= n_packed:
+            raise IndexError(f"token id {t} outside a bitset of {8 * n_packed} ids")
+        found[i] = (packed[t >> 3] >> (t & 7)) & 1
 
 
-def _write_bits(packed: np.ndarray, ids: np.ndarray) -> None:
+def _write_bits(packed: np.ndarray, n_packed: int, ids: np.ndarray, n: int) -> None:
     """Set the bit of every id of ``ids`` in ``packed`` (set_bits' compiled loop)."""
-    for i in range(len(ids)):
-        packed[ids[i] >> 3] |= 1 << (ids[i] & 7)
+    for i in range(n):
+        t = ids[i]
+        if t < 0 or (t >> 3) >= n_packed:
+            raise IndexError(f"token id {t} outside a bitset of {8 * n_packed} ids")
+        packed[t >> 3] |= 1 << (t & 7)
 
 
 def concat_ids(parts: Sequence[np.ndarray]) -> np.ndarray:

@@ -30,7 +30,7 @@ cdef class _Judged:
 cdef class _Verdict:
     cdef public object rs, viable
     cdef public tuple tokens, content
-    cpdef tuple tokens_of(self, object rs, tuple content)
+    cpdef tuple tokens_of(self, object rs, tuple content, Py_ssize_t size)
 
 
 cdef object _emit(CCompiledGrammar compiled, CEarleySet s, object ctx, Py_ssize_t q)
@@ -39,7 +39,7 @@ cdef object _restart(CCompiledGrammar compiled, CEarleySet s, object ctx, Py_ssi
 cdef object _step(CCompiledGrammar compiled, tuple state, Py_ssize_t b)
 @cython.locals(q=Py_ssize_t)
 cdef bint _accepting(CCompiledGrammar compiled, tuple state) except -1
-cdef object _contains(tuple tokens, object ids)
+cdef object _contains(tuple tokens, object ids, Py_ssize_t size)
 @cython.locals(parts=tuple, total=Py_ssize_t)
 cdef Py_ssize_t _nbytes(tuple tokens) except -1
 @cython.locals(key=tuple, found=tuple, s=CEarleySet)

@@ -183,15 +183,14 @@ class _TokenSet:
         return self.packed, tuple(self.ids)
 
 
-def _contains(tokens: Tokens, ids: np.ndarray) -> np.ndarray:
-    """Bool per id of ``ids``: whether it is in ``tokens``."""
+def _contains(tokens: Tokens, ids: np.ndarray, size: int) -> np.ndarray:
+    """Bool per id of ``ids``: whether it is in ``tokens`` (over ``size`` ids). Id arrays are
+    read through a bitset (a copy and a loop each, compiled): a sorted search took ~8 numpy
+    calls, np.isin ~20 us of checks."""
     packed, parts = tokens
-    hit = np.zeros(len(ids), dtype=bool) if packed is None else bits_at(packed, ids)
-    if parts:  # sorted search: np.isin costs ~20 us of checks on small arrays
-        found = np.sort(concat_ids(parts))
-        where = np.minimum(np.searchsorted(found, ids), len(found) - 1)
-        hit |= found[where] == ids
-    return hit
+    if parts:
+        packed = _packed_copy(tokens, size)
+    return np.zeros(len(ids), dtype=bool) if packed is None else bits_at(packed, ids)
 
 
 def _nbytes(tokens: Tokens) -> int:
@@ -348,7 +347,7 @@ def _judge_frame(compiled: CompiledGrammar, frame: EarleySet, key: object,
         known = (compiled.frame_table.get((frame, content[0]))
                  or compiled.verdicts.get((frame.uid, content[0])))
     if known is not None:
-        judged = _Judged(known.tokens_of(key, content), [])
+        judged = _Judged(known.tokens_of(key, content, compiled.vocab_size), [])
     else:
         judged = _walk(compiled, frame, _children_of(compiled, children))
         if content is not None and not judged.pops:
@@ -386,14 +385,15 @@ class _Verdict:
         self.rs, self.tokens, self.content = rs, tokens, content
         self.viable: np.ndarray | None = None  # per distinct string, in content order
 
-    def tokens_of(self, rs: RemainderSet, content: tuple[bytes, np.ndarray, int]) -> Tokens:
-        """The viable tokens of ``rs`` (whose content equals this verdict's)."""
+    def tokens_of(self, rs: RemainderSet, content: tuple[bytes, np.ndarray, int], size: int
+                  ) -> Tokens:
+        """The viable tokens of ``rs`` (whose content equals this verdict's; ``size`` ids)."""
         if rs is self.rs:
             return self.tokens
         if self.viable is None:
             _, index, n_distinct = self.content
             self.viable = np.zeros(n_distinct, dtype=bool)
-            self.viable[index[_contains(self.tokens, self.rs.tokens)]] = True
+            self.viable[index[_contains(self.tokens, self.rs.tokens, size)]] = True
         ids = select_ids(rs.tokens, self.viable, content[1])
         return (None, (ids,)) if len(ids) else _NO_TOKENS
 
