@@ -40,7 +40,7 @@ cdef object _step(CCompiledGrammar compiled, tuple state, Py_ssize_t b)
 @cython.locals(q=Py_ssize_t)
 cdef bint _accepting(CCompiledGrammar compiled, tuple state) except -1
 cdef object _contains(tuple tokens, object ids, Py_ssize_t size)
-@cython.locals(parts=tuple, total=Py_ssize_t)
+@cython.locals(i=Py_ssize_t, total=Py_ssize_t)
 cdef Py_ssize_t _nbytes(tuple tokens) except -1
 @cython.locals(key=tuple, found=tuple, s=CEarleySet)
 cdef tuple _mask(CCompiledGrammar compiled, tuple state)

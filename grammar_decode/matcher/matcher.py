@@ -106,10 +106,12 @@ def _bitmask_row(bitmask: torch.Tensor | np.ndarray, index: int) -> torch.Tensor
     return row.numpy()
 
 
-# A finished token set: (packed bitset or None, tuple of id arrays), a plain tuple of arrays,
-# which the cyclic GC stops tracking on its first visit (the memos hold thousands of them).
+# A finished token set: (packed bitset or None, id array, id array, ...), one flat tuple of
+# arrays, which the cyclic GC stops tracking on its first visit (the memos hold thousands of
+# them). Nested, (packed, (ids, ...)), the outer tuple stayed tracked until a generation-1
+# collection: the GC visits it before the inner one, which is then still tracked.
 Tokens = tuple
-_NO_TOKENS: Tokens = (None, ())
+_NO_TOKENS: Tokens = (None,)
 
 
 KEPT_BESIDE_BITSET = 256  # ids a finished part keeps unmerged (see _TokenSet.freeze)
@@ -145,15 +147,14 @@ class _TokenSet:
     def add_set(self, other: Tokens) -> None:
         """Add every token of ``other``."""
         self.add(other[0], _NO_IDS)
-        self.ids.extend(other[1])
+        self.ids.extend(other[1:])
 
     def add_filtered(self, other: Tokens, keep: np.ndarray) -> None:
         """Add ``other`` restricted to the packed set ``keep``."""
-        packed, ids = other
+        packed = other[0]
         if packed is not None:
             self.add(packed & keep, _NO_IDS, fresh=True)
-        if ids:
-            self.ids.extend([part[bits_at(keep, part)] for part in ids])
+        self.ids.extend([part[bits_at(keep, part)] for part in other[1:]])
 
     def freeze(self, size: int, apart: bool = False) -> Tokens:
         """The finished set. The id arrays are merged into one, or into the bitset when there
@@ -163,13 +164,13 @@ class _TokenSet:
         call and a copy per array), and a mask is read whole, so it merges them."""
         parts = self.ids
         if not parts:
-            return self.packed, ()
+            return (self.packed,)
         n_ids = 0
         for ids in parts:
             n_ids += len(ids)
         if (apart and n_ids <= KEPT_BESIDE_BITSET and len(parts) <= KEPT_PARTS
                 and not self.owned):
-            return self.packed, tuple(parts)
+            return (self.packed, *parts)
         ids = concat_ids(parts) if len(parts) > 1 else parts[0]
         self.ids = []
         if self.packed is not None:
@@ -180,35 +181,33 @@ class _TokenSet:
             self.add(pack_ids(ids, size), ids, fresh=True)
         else:
             self.ids = [ids]
-        return self.packed, tuple(self.ids)
+        return (self.packed, *self.ids)
 
 
 def _contains(tokens: Tokens, ids: np.ndarray, size: int) -> np.ndarray:
     """Bool per id of ``ids``: whether it is in ``tokens`` (over ``size`` ids). Id arrays are
     read through a bitset (a copy and a loop each, compiled): a sorted search took ~8 numpy
     calls, np.isin ~20 us of checks."""
-    packed, parts = tokens
-    if parts:
-        packed = _packed_copy(tokens, size)
+    packed = tokens[0] if len(tokens) == 1 else _packed_copy(tokens, size)
     return np.zeros(len(ids), dtype=bool) if packed is None else bits_at(packed, ids)
 
 
 def _nbytes(tokens: Tokens) -> int:
     """Bytes held by a token set (its memo cost). A loop: compiled, a generator expression
     is an object and a resumed frame per call (~3% of Go's cold pass)."""
-    packed, parts = tokens
+    packed = tokens[0]
     total = 0 if packed is None else packed.nbytes
-    for ids in parts:
-        total += ids.nbytes
+    for i in range(1, len(tokens)):
+        total += tokens[i].nbytes
     return total
 
 
 def _packed_copy(tokens: Tokens, size: int) -> np.ndarray:
     """``tokens`` as a new packed bitset over ``size`` ids (word-padded)."""
-    packed, parts = tokens
+    packed = tokens[0]
     out = np.zeros(4 * bitmask_words(size), dtype=np.uint8) if packed is None else packed.copy()
-    for ids in parts:
-        set_bits(out, ids)
+    for i in range(1, len(tokens)):
+        set_bits(out, tokens[i])
     return out
 
 
@@ -395,7 +394,7 @@ class _Verdict:
             self.viable = np.zeros(n_distinct, dtype=bool)
             self.viable[index[_contains(self.tokens, self.rs.tokens, size)]] = True
         ids = select_ids(rs.tokens, self.viable, content[1])
-        return (None, (ids,)) if len(ids) else _NO_TOKENS
+        return (None, ids) if len(ids) else _NO_TOKENS
 
 
 def _keep_verdict(compiled: CompiledGrammar, at: EarleySet, rs: RemainderSet,
@@ -533,7 +532,7 @@ class GrammarMatcher:
             size = self.compiled.vocab_size
             tokens = _NO_TOKENS if self._terminated else _mask(self.compiled, self._state())
             accepting = self.is_accepting()  # False once terminated
-            if tokens[0] is not None and not tokens[1] and not accepting:
+            if tokens[0] is not None and len(tokens) == 1 and not accepting:
                 packed = tokens[0]  # the memoised bitset itself
             else:
                 packed = _packed_copy(tokens, size)
