@@ -52,7 +52,8 @@ cdef tuple _judge_crossing(CCompiledGrammar compiled, CEarleySet s, object ctx, 
 cdef list _children_of(CCompiledGrammar compiled, object children)
 @cython.locals(children=list)
 cdef list _startable_children(CCompiledGrammar compiled, object ctx, object store, object masks)
-@cython.locals(judged=_Judged, tokens=_TokenSet, pops=list, frame=CEarleySet, here=CEarleySet)
+@cython.locals(judged=_Judged, tokens=_TokenSet, pops=list, frame=CEarleySet, here=CEarleySet,
+               below=tuple, i=Py_ssize_t, path=tuple)
 cdef tuple _judge(CCompiledGrammar compiled, CEarleySet s, object key, object children)
 @cython.locals(judged=_Judged, known=_Verdict)
 cdef _Judged _judge_frame(CCompiledGrammar compiled, CEarleySet frame, object key, object children)
@@ -61,7 +62,7 @@ cdef object _content_of(CCompiledGrammar compiled, object key)
 cdef _keep_verdict(CCompiledGrammar compiled, CEarleySet at, object rs, tuple content, tuple tokens)
 @cython.locals(tokens=_TokenSet, pops=list)
 cdef _Judged _walk(CCompiledGrammar compiled, CEarleySet frame, list children)
-@cython.locals(outcome=COutcome, valid=object, rest=CRemainderSet)
+@cython.locals(outcome=COutcome, valid=object, rest=CRemainderSet, i=Py_ssize_t)
 cdef _follow(CCompiledGrammar compiled, CEarleySet here, tuple path, frozenset emitted,
              CRemainderSet rs, _TokenSet tokens, list pops)
 @cython.locals(steps=dict, lexemes=dict, key=tuple)

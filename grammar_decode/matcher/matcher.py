@@ -245,22 +245,24 @@ def _compute_mask(compiled: CompiledGrammar, state: _State) -> Tokens:
 # RemainderSet) pairs: scan that lexeme, then lex the remaining bytes of the set's tokens in
 # the next context (outcomes cached per context), whose valid tokens stay inside a lexeme and
 # whose other tokens end further lexemes (the outcome's children). A *pop* is a branch that
-# left the frame it was judged on: (lexemes scanned before, the lexeme that popped, its set).
+# left the frame it was judged on: lexemes scanned before, the lexeme that popped, its set.
+# Pops are kept flat, three entries per branch in one sequence: a triple per branch was one
+# more container for the cyclic GC to traverse (memoised judgments hold thousands of them).
 # A judgment gets its children as a list, or as the lexer state they are the crossing groups
 # of, ``(ctx, q, store, masks)``, computed only when a walk needs them (``_children_of``).
 _Children = list
-_Pop = tuple
+_Pops = list  # [path, emitted, remainder set, path, emitted, remainder set, ...]
 
 
 class _Judged:
-    """Tokens found viable on a frame, and the branches that popped out of it (a tuple, the
-    shared empty one when none did)."""
+    """Tokens found viable on a frame, and the branches that popped out of it (flat, see
+    ``_Pops``; a tuple, the shared empty one when none did)."""
 
     __slots__ = ("tokens", "pops", "nbytes")
 
-    def __init__(self, tokens: Tokens, pops: list[_Pop]) -> None:
+    def __init__(self, tokens: Tokens, pops: _Pops) -> None:
         self.tokens, self.pops = tokens, tuple(pops) if pops else ()
-        self.nbytes = _nbytes(tokens) + 200 * len(pops) + 200
+        self.nbytes = _nbytes(tokens) + 70 * len(pops) + 200
 
 
 def _judge_crossing(compiled: CompiledGrammar, s: EarleySet, ctx: ContextLexer, q: int,
@@ -303,7 +305,7 @@ def _startable_children(compiled: CompiledGrammar, ctx: ContextLexer, store: Con
 
 
 def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
-           children: _Children | tuple) -> tuple[Tokens, list[_Pop]]:
+           children: _Children | tuple) -> tuple[Tokens, _Pops | tuple]:
     """Tokens of ``children`` viable after ``s``, and the branches that pop out of the world
     of ``s`` (only when ``s`` lies on a frame, i.e. has ``BOTTOM`` origins).
 
@@ -325,12 +327,14 @@ def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
         return judged.tokens, judged.pops
     tokens = _TokenSet(None)
     tokens.add_set(judged.tokens)
-    pops: list[_Pop] = []
-    for path, emitted, rs in judged.pops:
+    pops: _Pops = []
+    below = judged.pops
+    for i in range(0, len(below), 3):
+        path = below[i]
         here = s
         for lexeme in path:  # no pop on the frame: none from s either
             here = _lexeme_step(compiled, here, lexeme)[0]
-        _follow(compiled, here, path, emitted, rs, tokens, pops)
+        _follow(compiled, here, path, below[i + 1], below[i + 2], tokens, pops)
     return tokens.freeze(compiled.vocab_size, apart=True), pops
 
 
@@ -411,14 +415,14 @@ def _keep_verdict(compiled: CompiledGrammar, at: EarleySet, rs: RemainderSet,
 
 def _walk(compiled: CompiledGrammar, frame: EarleySet, children: _Children) -> _Judged:
     tokens = _TokenSet(None)
-    pops: list[_Pop] = []
+    pops: _Pops = []
     for emitted, rs in children:
         _follow(compiled, frame, (), emitted, rs, tokens, pops)
     return _Judged(tokens.freeze(compiled.vocab_size, apart=True), pops)
 
 
 def _follow(compiled: CompiledGrammar, here: EarleySet, path: tuple, emitted: frozenset[int],
-            rs: RemainderSet, tokens: _TokenSet, pops: list[_Pop]) -> None:
+            rs: RemainderSet, tokens: _TokenSet, pops: _Pops) -> None:
     """Scan ``emitted`` after ``here`` (reached by ``path``) and judge ``rs`` there."""
     nxt, popped = _lexeme_step(compiled, here, emitted)
     if popped:
@@ -427,7 +431,7 @@ def _follow(compiled: CompiledGrammar, here: EarleySet, path: tuple, emitted: fr
         valid, rest = rs.settled(compiled.ignored_lexer, compiled.vocab, compiled.next_bytes_of)
         tokens.add(None, valid)
         if rest is not None:
-            pops.append((path, emitted, rest))
+            pops += (path, emitted, rest)
         return
     if nxt is None:
         return
@@ -438,7 +442,8 @@ def _follow(compiled: CompiledGrammar, here: EarleySet, path: tuple, emitted: fr
         tokens.add_set(found)
         if below:
             path = path + (emitted,)
-            pops.extend([(path + p, e, r) for p, e, r in below])
+            for i in range(0, len(below), 3):
+                pops += (path + below[i], below[i + 1], below[i + 2])
 
 
 LEXEME_STEPS_LIMIT = 8192  # cached (Earley set, lexeme) steps per grammar
