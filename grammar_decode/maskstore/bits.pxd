@@ -95,4 +95,3 @@ cdef inline Py_ssize_t _selected(object ids, object keep, object index, object o
 
 @cython.locals(total=Py_ssize_t, size=Py_ssize_t, at=Py_ssize_t)
 cdef object _concat_int32(object parts)
-cdef object _select_int32(object ids, object keep, object index)

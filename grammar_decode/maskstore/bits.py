@@ -84,42 +84,37 @@ def concat_ids(parts: Sequence[np.ndarray]) -> np.ndarray:
     copied by ``memcpy`` (bits.pxd): numpy's concatenate costs ~1.5k instructions per small
     array, and merging a judgment's parts passes 15 on average (Go: 8% of a cold pass)."""
     if _COMPILED:
-        return _concat_int32(parts)
+        out = _concat_int32(parts)
+        if out is not None:
+            return out
     return np.concatenate(parts)
 
 
 def select_ids(ids: np.ndarray, keep: np.ndarray, index: np.ndarray) -> np.ndarray:
     """``ids[keep[index]]``: the ids whose class (``index``, one per id) is kept (``keep``,
     bool per class). Compiled, one loop over the three buffers (numpy's two fancy-indexing
-    steps cost ~5k instructions each on small arrays)."""
-    if _COMPILED:
-        return _select_int32(ids, keep, index)
+    steps cost ~5k instructions each on small arrays); ``_selected`` counts, then copies."""
+    if (_COMPILED and _int32_bytes(ids) >= 0 and _int32_bytes(index) == _int32_bytes(ids)
+            and _bool_length(keep) >= 0):
+        out = np.empty(_selected(ids, keep, index, None), dtype=np.int32)
+        _selected(ids, keep, index, out)
+        return out
     return ids[keep[index]]
 
 
-def _concat_int32(parts: Sequence[np.ndarray]) -> np.ndarray:
-    """concat_ids' compiled path: ``np.concatenate`` unless every part is a 1-D contiguous
-    int32 array (``_int32_bytes`` and ``_copy_into`` are C functions of bits.pxd)."""
+def _concat_int32(parts: Sequence[np.ndarray]) -> np.ndarray | None:
+    """concat_ids' compiled copy, or None unless every part is a 1-D contiguous int32 array
+    (``_int32_bytes`` and ``_copy_into`` are C functions of bits.pxd)."""
     total = 0
     for part in parts:
         size = _int32_bytes(part)
         if size < 0:
-            return np.concatenate(parts)
+            return None
         total += size
     out = np.empty(total >> 2, dtype=np.int32)
     at = 0
     for part in parts:
         at = _copy_into(out, at, part)
-    return out
-
-
-def _select_int32(ids: np.ndarray, keep: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """select_ids' compiled path (``_selected`` counts and copies in C, bits.pxd)."""
-    if (_int32_bytes(ids) < 0 or _int32_bytes(index) != _int32_bytes(ids)
-            or _bool_length(keep) < 0):
-        return ids[keep[index]]
-    out = np.empty(_selected(ids, keep, index, None), dtype=np.int32)
-    _selected(ids, keep, index, out)
     return out
 
 
