@@ -104,7 +104,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     else:
         compiled = api.compile_grammar_text(api.load_grammar_text(Path(args.source)), tokenizer)
     compile_seconds = time.perf_counter() - started
-    contexts = compiled.warm(args.max_contexts)
+    contexts = compiled.warm(args.max_contexts, frame_seconds=0.0)  # frames: in memory only
     warm_seconds = time.perf_counter() - started - compile_seconds
     stats = compiled.stats()
     print(f"{args.source}: compiled in {compile_seconds:.2f} s; mask stores for {contexts} "

@@ -49,7 +49,7 @@ def run_one(row: dict[str, Any], model: Any, tokenizer: Any, *, max_new_tokens: 
     started = time.perf_counter()
     try:
         compiled = api.compile_schema(row["schema"], tokenizer, strict=strict)
-        compiled.warm()
+        compiled.warm(frame_seconds=3.0)  # one schema, a few outputs: a short frame budget
     except Exception as exc:  # noqa: BLE001 - any failure to compile is a recorded outcome
         record.update(status="compile_error", error=_one_line(exc))
         return record

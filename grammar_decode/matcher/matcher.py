@@ -668,7 +668,7 @@ class GrammarMatcher:
 
 
 def explore_contexts(compiled: CompiledGrammar, max_contexts: int = 256,
-                     seconds: float = 5.0, frame_seconds: float = 3.0) -> int:
+                     seconds: float = 5.0, frame_seconds: float = 15.0) -> int:
     """Build mask stores ahead of use, within ``seconds``; returns the contexts visited.
 
     First breadth-first over lexemes from the start, expanding one Earley set per *core*
