@@ -282,9 +282,9 @@ class CompiledGrammar:
 
         The frame judgments are kept in memory only (``frame_table``), so they pay off in a
         process that goes on to compute many masks; pass ``frame_seconds=0`` for one-off
-        use. The default lets the shipped Go grammar's plan finish on this machine (~7 s at
-        Qwen2.5, where 3 s left its cold-pass p99 at ~1.2 ms instead of ~0.8 ms); the other
-        shipped grammars finish theirs within 3 s."""
+        use. The default lets the shipped Go grammar's plan finish on this machine (~8 s at
+        Qwen2.5, where 3 s left its cold-pass p99 at 1.1-1.3 ms instead of 0.75-1.0 ms); the
+        other shipped grammars finish theirs within 3 s."""
         from grammar_decode.matcher.matcher import explore_contexts
 
         n = explore_contexts(self, max_contexts, seconds, frame_seconds)
