@@ -667,9 +667,10 @@ class GrammarMatcher:
         return len(self._history)
 
 
-def explore_contexts(compiled: CompiledGrammar, max_contexts: int = 256,
-                     seconds: float = 5.0, frame_seconds: float = 15.0) -> int:
-    """Build mask stores ahead of use, within ``seconds``; returns the contexts visited.
+def explore_contexts(compiled: CompiledGrammar, max_contexts: int, seconds: float,
+                     frame_seconds: float) -> int:
+    """Build mask stores ahead of use, within ``seconds``; returns the contexts visited (the
+    budgets' defaults are ``CompiledGrammar.warm``'s, its only caller).
 
     First breadth-first over lexemes from the start, expanding one Earley set per *core*
     (its waiting dotted rules, origins ignored, so nesting depth does not multiply the
