@@ -104,12 +104,13 @@ def cmd_compile(args: argparse.Namespace) -> int:
     else:
         compiled = api.compile_grammar_text(api.load_grammar_text(Path(args.source)), tokenizer)
     compile_seconds = time.perf_counter() - started
-    contexts = compiled.warm(args.max_contexts, frame_seconds=0.0)  # frames: in memory only
+    contexts = compiled.warm(args.max_contexts)  # stores and frame judgments, kept on disk
     warm_seconds = time.perf_counter() - started - compile_seconds
     stats = compiled.stats()
     print(f"{args.source}: compiled in {compile_seconds:.2f} s; mask stores for {contexts} "
-          f"lexer contexts built/loaded in {warm_seconds:.2f} s; store size "
-          f"{stats['store_bytes'] / 1e6:.2f} MB ({stats['terminals']} terminals, "
+          f"lexer contexts and {stats['frame_table_entries']} frame judgments built/loaded "
+          f"in {warm_seconds:.2f} s; store size {stats['store_bytes'] / 1e6:.2f} MB, frame "
+          f"table {stats['frame_table_bytes'] / 1e6:.2f} MB ({stats['terminals']} terminals, "
           f"{stats['rules']} rule alternatives)")
     for issue in getattr(compiled, "schema_issues", []):
         print(f"  {issue}")

@@ -280,14 +280,26 @@ class CompiledGrammar:
         masks for one parse state per core (``matcher.explore_contexts``); then write the
         disk cache. Returns the number of contexts visited.
 
-        The frame judgments are kept in memory only (``frame_table``), so they pay off in a
-        process that goes on to compute many masks; pass ``frame_seconds=0`` for one-off
-        use. The default lets the shipped Go grammar's plan finish on this machine (~8 s at
-        Qwen2.5, where 3 s left its cold-pass p99 at 1.1-1.3 ms instead of 0.75-1.0 ms); the
-        other shipped grammars finish theirs within 3 s."""
+        The frame judgments (``frame_table``) are read from the disk cache first, when an
+        earlier process kept them for this grammar and vocabulary, and written back when
+        this call added to them (``matcher.frame_table``), so only the first process pays
+        for them; ``frame_seconds=0`` judges none (a table on disk is still read). The
+        default is ample: the shipped Go grammar's plan, the longest, takes ~5 s at Qwen2.5
+        on this machine, and stopping it at 3 s left Go's cold-pass p99 at 1.1-1.3 ms instead
+        of 0.75-1.0 ms; the other shipped grammars finish theirs within 3 s."""
+        from grammar_decode.matcher import frame_table
         from grammar_decode.matcher.matcher import explore_contexts
 
+        path = frame_table.table_path(self)
+        if path is not None and not self.frame_table:
+            frame_table.load(self, path)
+        entries = len(self.frame_table)
         n = explore_contexts(self, max_contexts, seconds, frame_seconds)
+        if path is not None and len(self.frame_table) != entries:
+            try:
+                frame_table.save(self, path)
+            except OSError:
+                pass  # a read-only cache folder only costs speed
         flush_mask_stores()
         return n
 

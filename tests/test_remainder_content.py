@@ -86,5 +86,9 @@ def test_equal_remainders_share_judgments_without_changing_masks(
         a, b = (matcher_module.GrammarMatcher(c) for c in (shared, plain))
         assert a.accept_text(prefix) and b.accept_text(prefix)
         assert np.array_equal(a.allowed_mask(), b.allowed_mask()), prefix
+        # read for a set of other pairs (the per-string verdict was derived), or of the same
+        # pairs made again (the verdict's own tokens were handed over)
         reused += sum(v.viable is not None for v in shared.verdicts.values())
+        kept = {id(v.tokens) for v in shared.verdicts.values()}
+        reused += sum(id(j.tokens) in kept for j in shared.frame_memo.values())
     assert reused, "no judgment was read for another remainder set with the same strings"

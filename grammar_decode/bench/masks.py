@@ -12,9 +12,8 @@ subprocess so that no in-memory cache hides a cost:
   budget) with an empty disk cache: seconds, peak growth of the resident set over the
   process before it (``peak_mb``; tracemalloc, used before, slowed the time-budgeted
   ``warm()`` ~4x, so fewer frames were precomputed than a user's process gets), store
-  bytes and the frame table's size (entries, bytes; it is kept in memory only, so the warm
-  load pays for it again);
-* warm load: the same with the disk cache filled by the build;
+  bytes and the frame table's size (entries, bytes);
+* warm load: the same with the disk cache filled by the build (stores and frame table);
 * per-token mask time, p50 / p99 in us, of ``fill_bitmask`` into an int32 bitmask (what the
   peers below are timed on) and of ``fill_mask`` into a bool tensor (``bool p50/p99``),
   replaying the corpus documents of ``tests/corpus/<grammar>/`` token by token (a first pass

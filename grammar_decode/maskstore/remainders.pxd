@@ -3,8 +3,9 @@
 # them) reads outcomes and calls the cached lookups at C level. The .py file stays the truth.
 
 cdef class RemainderSet:
-    cdef public object tokens, offsets, _content
+    cdef public object tokens, offsets, _content, _key
     cdef public dict _outcomes, _startable, _settled
+    cpdef bytes pairs_key(self)
     cpdef tuple content(self, object vocab)
     cpdef Outcome outcome(self, object lexer, object vocab, object next_bytes)
     cpdef tuple settled(self, object lexer, object vocab, object next_bytes)

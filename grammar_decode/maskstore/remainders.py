@@ -33,7 +33,7 @@ class RemainderSet:
     """(token id, byte offset) pairs, with per-context cached outcomes."""
 
     __slots__ = ("tokens", "offsets", "_outcomes", "_content", "_startable",
-                 "_settled")
+                 "_settled", "_key")
 
     def __init__(self, tokens: np.ndarray, offsets: np.ndarray) -> None:
         self.tokens = np.asarray(tokens, dtype=np.int32)
@@ -42,6 +42,18 @@ class RemainderSet:
         self._content: tuple[bytes, np.ndarray, int] | None = None
         self._startable: dict[int, RemainderSet | None] = {}
         self._settled: dict[Any, tuple[np.ndarray, RemainderSet | None]] = {}
+        self._key: bytes | None = None
+
+    def pairs_key(self) -> bytes:
+        """A 20-byte name of the pairs themselves (BLAKE2b of the token and offset arrays),
+        computed once: sets with equal pairs are the same set wherever they were made, so
+        judgments kept under it carry over between objects and processes (``content``'s
+        16-byte digests name the remainder strings instead)."""
+        if self._key is None:
+            pairs = hashlib.blake2b(self.tokens.tobytes(), digest_size=20)
+            pairs.update(self.offsets.tobytes())
+            self._key = pairs.digest()
+        return self._key
 
     def content(self, vocab: Any) -> tuple[bytes, np.ndarray, int]:
         """(digest of the distinct remainder strings sorted by length then bytes, index of each
@@ -49,9 +61,7 @@ class RemainderSet:
         mean equal strings (128-bit BLAKE2b over length-prefixed strings), so a verdict per
         distinct string carries over between sets."""
         if self._content is None:
-            pairs = hashlib.blake2b(self.tokens.tobytes(), digest_size=16)
-            pairs.update(self.offsets.tobytes())
-            key = (vocab.content_hash, pairs.digest())  # the same pairs in another set
+            key = (vocab.content_hash, self.pairs_key())  # the same pairs in another set
             self._content = _CONTENTS.get(key)
             if self._content is None:
                 self._content = self._name(vocab)

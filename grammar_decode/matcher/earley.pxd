@@ -19,6 +19,7 @@ cdef class EarleyGrammar:
 
 cdef class Part:
     cdef public object id
+    cdef public frozenset predicted
     cdef public dict own, chains, expected
     cdef public frozenset terminals
 
@@ -38,6 +39,8 @@ cdef class EarleySet:
 @cython.locals(own=dict, inherited=dict, seeds=list, t=object)
 cpdef tuple scan_frame(EarleyGrammar g, EarleySet last, frozenset terminals)
 cpdef EarleySet frame_of(EarleyGrammar g, EarleySet s)
+@cython.locals(found=EarleySet)
+cpdef EarleySet frame_named(EarleyGrammar g, Part part, bint accepting, tuple rules)
 @cython.locals(kernel=list, part=Part, key=tuple, found=EarleySet)
 cpdef tuple _closure(EarleyGrammar g, list seeds, frozenset predicted=*, bint accepting=*)
 @cython.locals(distinct=list, previous=cython.longlong, current=cython.longlong)

@@ -128,7 +128,8 @@ class EarleyGrammar:
                     waiting.setdefault(self.dr_next[item], []).append(item)
             if len(self._predicted_parts) >= 4096:
                 self._predicted_parts.clear()
-            found = Part(next(self._part_ids), {k: tuple(v) for k, v in waiting.items()})
+            found = Part(next(self._part_ids), predicted,
+                         {k: tuple(v) for k, v in waiting.items()})
             self._predicted_parts[predicted] = found
         return found
 
@@ -225,10 +226,12 @@ class Part:
     predicts the same nonterminals, with its completion chains (``completion_chain``) and the
     expected terminals of the sets built on it (``_new_set``)."""
 
-    __slots__ = ("id", "own", "terminals", "chains", "expected")
+    __slots__ = ("id", "predicted", "own", "terminals", "chains", "expected")
 
-    def __init__(self, part_id: int, own: dict[int, tuple[Item, ...]]) -> None:
+    def __init__(self, part_id: int, predicted: frozenset[int],
+                 own: dict[int, tuple[Item, ...]]) -> None:
         self.id = part_id
+        self.predicted = predicted  # the nonterminals it predicts (its name across processes)
         self.own = own
         self.terminals = frozenset(-s - 1 for s in own if s < 0)
         self.chains: dict[int, Chain] = {}
@@ -299,15 +302,23 @@ def frame_of(g: EarleyGrammar, s: EarleySet) -> EarleySet:
     if s.frame is None:
         # the predicted part and the kernel's dotted rules determine the frame
         mask = g.rule_mask
-        rules = tuple(sorted({item & mask for item in s.kernel}))
-        key = ("frame", s.part.id, s.accepting, rules)
-        found = g.interned_set(key)
-        if found is None:  # the same predicted items, the kernel's rules from BOTTOM
-            bottom = g.bottom_base
-            found = _new_set(g, key, s.part, s.accepting, tuple([bottom | r for r in rules]))
-        found.frame = found
-        s.frame = found
+        s.frame = frame_named(g, s.part, s.accepting,
+                              tuple(sorted({item & mask for item in s.kernel})))
     return s.frame
+
+
+def frame_named(g: EarleyGrammar, part: Part, accepting: bool, rules: tuple[int, ...]
+                ) -> EarleySet:
+    """The frame with predicted part ``part``, accepting flag ``accepting`` and the kernel
+    dotted rules ``rules`` (sorted), from ``BOTTOM`` (canonical). With ``part`` found by its
+    predicted nonterminals, this names a frame across processes (``frame_table``)."""
+    key = ("frame", part.id, accepting, rules)
+    found = g.interned_set(key)
+    if found is None:
+        bottom = g.bottom_base
+        found = _new_set(g, key, part, accepting, tuple([bottom | r for r in rules]))
+        found.frame = found
+    return found
 
 
 def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = frozenset(),

@@ -30,6 +30,7 @@ cdef class _Judged:
 cdef class _Verdict:
     cdef public object rs, viable
     cdef public tuple tokens, content
+    cdef public Py_ssize_t nbytes
     cpdef tuple tokens_of(self, object rs, tuple content, Py_ssize_t size)
 
 
@@ -58,6 +59,8 @@ cdef tuple _judge(CCompiledGrammar compiled, CEarleySet s, object key, object ch
 @cython.locals(judged=_Judged, known=_Verdict)
 cdef _Judged _judge_frame(CCompiledGrammar compiled, CEarleySet frame, object key, object children)
 cdef object _content_of(CCompiledGrammar compiled, object key)
+cdef object _table_key(object key)
+cpdef table_put(CCompiledGrammar compiled, tuple key, object kept)
 @cython.locals(kept=_Verdict)
 cdef _keep_verdict(CCompiledGrammar compiled, CEarleySet at, object rs, tuple content, tuple tokens)
 @cython.locals(tokens=_TokenSet, pops=list)

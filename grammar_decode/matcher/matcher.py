@@ -320,7 +320,8 @@ def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
     exact set is rarely judged twice (keeping them cost Go 3% more instructions than they
     saved)."""
     frame = frame_of(compiled.earley, s)
-    judged = compiled.frame_table.get((frame, key)) or compiled.frame_memo.get((frame, key))
+    judged = (compiled.frame_table.get((frame, _table_key(key)))
+              or compiled.frame_memo.get((frame, key)))
     if judged is None:
         judged = _judge_frame(compiled, frame, key, children)
     if frame is s or not judged.pops:
@@ -358,11 +359,23 @@ def _judge_frame(compiled: CompiledGrammar, frame: EarleySet, key: object,
             if not compiled.precomputing:
                 return judged  # the verdict answers (frame, key) too
     if compiled.precomputing:
-        compiled.frame_table[(frame, key)] = judged
-        compiled.frame_table_bytes += judged.nbytes
+        table_put(compiled, (frame, _table_key(key)), judged)
     else:
         compiled.frame_memo.put((frame, key), judged, judged.nbytes)
     return judged
+
+
+def _table_key(key: object) -> object:
+    """How ``frame_table`` names a judgment's key: a lexer state as it is, a remainder set by
+    its pairs (20 bytes, so never equal to a verdict's 16-byte content digest), so that the
+    table means the same in every process (``frame_table.py`` persists it)."""
+    return key.pairs_key() if isinstance(key, RemainderSet) else key
+
+
+def table_put(compiled: CompiledGrammar, key: tuple, kept: _Judged | _Verdict) -> None:
+    """Record a precomputed judgment or verdict in ``compiled.frame_table``."""
+    compiled.frame_table[key] = kept
+    compiled.frame_table_bytes += kept.nbytes
 
 
 SHARED_VERDICT_PAIRS = 512  # larger remainder sets are judged per object only (see below)
@@ -381,17 +394,18 @@ class _Verdict:
     """The viable tokens of one remainder set after one Earley set, readable for any
     remainder set with the same strings (the per-string verdict is derived on first use)."""
 
-    __slots__ = ("rs", "tokens", "content", "viable")
+    __slots__ = ("rs", "tokens", "content", "viable", "nbytes")
 
     def __init__(self, rs: RemainderSet, tokens: Tokens,
                  content: tuple[bytes, np.ndarray, int]) -> None:
         self.rs, self.tokens, self.content = rs, tokens, content
         self.viable: np.ndarray | None = None  # per distinct string, in content order
+        self.nbytes = _nbytes(tokens) + len(rs) * 4 + 200
 
     def tokens_of(self, rs: RemainderSet, content: tuple[bytes, np.ndarray, int], size: int
                   ) -> Tokens:
         """The viable tokens of ``rs`` (whose content equals this verdict's; ``size`` ids)."""
-        if rs is self.rs:
+        if rs is self.rs or rs.pairs_key() == self.rs.pairs_key():  # the same pairs
             return self.tokens
         if self.viable is None:
             _, index, n_distinct = self.content
@@ -405,12 +419,10 @@ def _keep_verdict(compiled: CompiledGrammar, at: EarleySet, rs: RemainderSet,
                   content: tuple[bytes, np.ndarray, int], tokens: Tokens) -> None:
     """Keep ``tokens``, the viable tokens of ``rs`` after ``at``, under ``rs``'s strings."""
     kept = _Verdict(rs, tokens, content)
-    cost = _nbytes(tokens) + len(rs) * 4 + 200
     if compiled.precomputing:  # on frames only (see _judge)
-        compiled.frame_table[(at, content[0])] = kept
-        compiled.frame_table_bytes += cost
+        table_put(compiled, (at, content[0]), kept)
     else:
-        compiled.verdicts.put((at.uid, content[0]), kept, cost)
+        compiled.verdicts.put((at.uid, content[0]), kept, kept.nbytes)
 
 
 def _walk(compiled: CompiledGrammar, frame: EarleySet, children: _Children) -> _Judged:
