@@ -309,8 +309,9 @@ def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
     """Tokens of ``children`` viable after ``s``, and the branches that pop out of the world
     of ``s`` (only when ``s`` lies on a frame, i.e. has ``BOTTOM`` origins).
 
-    The walk is done on ``frame_of(s)`` and memoised per (frame, ``key``), so every set with
-    that frame (other depths, other positions) shares it; only its pops are redone from ``s``.
+    The walk is done on ``frame_of(s)`` and memoised per (frame, ``_table_key(key)``), so
+    every set with that frame (other depths, other positions) shares it; only its pops are
+    redone from ``s``.
     Each lexeme scanned in a walk starts a judgment on the next set's own frame, so chains of
     lexemes (runs of operators, nested brackets) reuse the frames of their links.
 
@@ -320,8 +321,8 @@ def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
     exact set is rarely judged twice (keeping them cost Go 3% more instructions than they
     saved)."""
     frame = frame_of(compiled.earley, s)
-    judged = (compiled.frame_table.get((frame, _table_key(key)))
-              or compiled.frame_memo.get((frame, key)))
+    named = (frame, _table_key(key))
+    judged = compiled.frame_table.get(named) or compiled.frame_memo.get(named)
     if judged is None:
         judged = _judge_frame(compiled, frame, key, children)
     if frame is s or not judged.pops:
@@ -361,14 +362,15 @@ def _judge_frame(compiled: CompiledGrammar, frame: EarleySet, key: object,
     if compiled.precomputing:
         table_put(compiled, (frame, _table_key(key)), judged)
     else:
-        compiled.frame_memo.put((frame, key), judged, judged.nbytes)
+        compiled.frame_memo.put((frame, _table_key(key)), judged, judged.nbytes)
     return judged
 
 
 def _table_key(key: object) -> object:
-    """How ``frame_table`` names a judgment's key: a lexer state as it is, a remainder set by
-    its pairs (20 bytes, so never equal to a verdict's 16-byte content digest), so that the
-    table means the same in every process (``frame_table.py`` persists it)."""
+    """How ``frame_table`` and ``frame_memo`` name a judgment's key: a lexer state as it is,
+    a remainder set by its pairs (20 bytes, so never equal to a verdict's 16-byte content
+    digest): equal pairs made elsewhere share the judgment, and the table means the same in
+    every process (``frame_table.py`` persists it)."""
     return key.pairs_key() if isinstance(key, RemainderSet) else key
 
 
