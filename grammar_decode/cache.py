@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
 
 
 def cache_dir(sub: str = "") -> Path:
@@ -33,3 +37,24 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_checked(path: Path, payload: bytes, *, durable: bool = True) -> None:
+    """Write ``payload`` atomically behind its SHA-256, for ``read_checked``."""
+    atomic_write_bytes(path, hashlib.sha256(payload).digest() + payload, durable=durable)
+
+
+def read_checked(path: Path, parse: Callable[[bytes], T]) -> T | None:
+    """``parse`` of a file written by ``write_checked``; None, and the file removed, when it
+    cannot be read, does not match its checksum or does not parse (the cache rebuilds it)."""
+    try:
+        data = path.read_bytes()
+        if hashlib.sha256(data[32:]).digest() != data[:32]:
+            raise ValueError("checksum mismatch")
+        return parse(data[32:])
+    except Exception:  # noqa: BLE001 - any unreadable cache file is rebuilt
+        try:
+            path.unlink()
+        except OSError:
+            pass
+        return None

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from grammar_decode.cache import atomic_write_bytes, cache_dir
+from grammar_decode.cache import cache_dir, read_checked, write_checked
 from grammar_decode.errors import GrammarCompileError
 from grammar_decode.grammar.factor import factor_alternatives
 from grammar_decode.grammar.follow import follow_terminals
@@ -51,7 +51,7 @@ def flush_mask_stores() -> int:
         if store.dirty and store.path is not None:
             payload = store.to_bytes()
             try:
-                atomic_write_bytes(store.path, hashlib.sha256(payload).digest() + payload)
+                write_checked(store.path, payload)
             except OSError:
                 continue  # a read-only cache folder only costs speed
             store.dirty = False
@@ -240,16 +240,16 @@ class CompiledGrammar:
                 _trim_store_memory()
         elif result.path is None and self._cache_path is not None:
             # built in memory for a grammar without disk cache: persist it for this one
-            result.path = self._store_path(key)
+            result.path = self.cache_file(f"{key}.store")
             result.dirty = bool(result.states)
             _DIRTY.add(result)
         lexer._store = (self.vocab, result)
         return result
 
     def _load_or_build(self, key: str, lexer: ContextLexer) -> ContextStore:
-        path = self._store_path(key)
+        path = self.cache_file(f"{key}.store")
         if path is not None and path.exists():
-            store = _read_verified(path)
+            store = read_checked(path, ContextStore.from_bytes)
             if store is not None and store.n_states == lexer.n_states:
                 store.path = path
                 return store
@@ -258,10 +258,11 @@ class CompiledGrammar:
         _DIRTY.add(store)
         return store
 
-    def _store_path(self, key: str) -> Path | None:
+    def cache_file(self, name: str) -> Path | None:
+        """Where a disk-cache file of this vocabulary is kept (None without a disk cache)."""
         if self._cache_path is None:
             return None
-        return self._cache_path / self.vocab.content_hash[:16] / f"{key}.store"
+        return self._cache_path / self.vocab.content_hash[:16] / name
 
     def clear_parse_caches(self) -> None:
         """Forget memoised masks, lexeme steps, cached completions and judgments (mask stores
@@ -317,22 +318,6 @@ class CompiledGrammar:
             "frame_table_bytes": self.frame_table_bytes,
             "lexer_states": sum(c.n_states for c in self._contexts.values()),
         }
-
-
-def _read_verified(path: Path) -> ContextStore | None:
-    """Read a cached store; None (and the file removed) when it is corrupt."""
-    try:
-        data = path.read_bytes()
-        digest, payload = data[:32], data[32:]
-        if hashlib.sha256(payload).digest() != digest:
-            raise ValueError("checksum mismatch")
-        return ContextStore.from_bytes(payload)
-    except Exception:
-        try:
-            path.unlink()
-        except OSError:
-            pass
-        return None
 
 
 def compile_grammar(grammar: str | Path | Grammar, tokenizer_or_vocab: Any, *,

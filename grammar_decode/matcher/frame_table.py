@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grammar_decode.cache import atomic_write_bytes
+from grammar_decode.accel import source_digest
+from grammar_decode.cache import read_checked, write_checked
 from grammar_decode.maskstore.remainders import RemainderSet
 from grammar_decode.matcher.earley import EarleySet, frame_named
 from grammar_decode.matcher.matcher import _Judged, _Verdict, table_put
@@ -40,29 +41,25 @@ _JUDGED, _JUDGED_RS, _VERDICT = 0, 1, 2  # entry kinds: key is a lexer state / p
 
 def table_path(compiled: CompiledGrammar) -> Path | None:
     """Where ``compiled``'s frame table is kept (None without a disk cache)."""
-    if compiled._cache_path is None:
-        return None
     g = compiled.earley
     name = repr((FORMAT, _numbering_sources_digest(), compiled.vocab.content_hash,
                  compiled.terminal_conflicts,
                  [(t.id, t.name, t.dfa.digest(), t.priority, t.is_literal, t.ignored)
                   for t in compiled.terminals],
                  g.n_nonterminals, g.rule_offset, g.dr_next, g.dr_lhs))
-    key = hashlib.sha256(name.encode()).hexdigest()
-    return compiled._cache_path / compiled.vocab.content_hash[:16] / f"{key}.frames"
+    return compiled.cache_file(f"{hashlib.sha256(name.encode()).hexdigest()}.frames")
 
 
 def _numbering_sources_digest() -> str:
+    """One digest of the numbering sources (each .py with its .pxd, ``accel.source_digest``)."""
     global _sources_digest
     if _sources_digest is None:
         digest = hashlib.sha256()
         for name in _NUMBERING_SOURCES:
             path = _PACKAGE / name
-            files = sorted(path.rglob("*.py*")) if path.is_dir() else [path]
-            for f in files:
-                if f.suffix in (".py", ".pxd"):
-                    digest.update(f.relative_to(_PACKAGE).as_posix().encode() + b"\0")
-                    digest.update(f.read_bytes())
+            for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+                digest.update(f"{f.relative_to(_PACKAGE).as_posix()} {source_digest(f)}\n"
+                              .encode())
         _sources_digest = digest.hexdigest()
     return _sources_digest
 
@@ -176,26 +173,15 @@ def save(compiled: CompiledGrammar, path: Path) -> None:
     mask = compiled.earley.rule_mask
     for key, kept in compiled.frame_table.items():
         writer.entry(key, kept, mask)
-    payload = writer.payload()
-    atomic_write_bytes(path, hashlib.sha256(payload).digest() + payload, durable=False)
+    write_checked(path, writer.payload(), durable=False)
 
 
 def load(compiled: CompiledGrammar, path: Path) -> int:
     """Add the judgments kept at ``path`` to ``compiled.frame_table`` (entries already there
     stay); returns how many were added. A file that does not verify is removed."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return 0
-    try:
-        if hashlib.sha256(data[32:]).digest() != data[:32]:
-            raise ValueError("checksum mismatch")
-        entries = _read(compiled, np.load(io.BytesIO(data[32:]), allow_pickle=False))
-    except Exception:  # corrupt or from another layout: judged again, and written anew
-        try:
-            path.unlink()
-        except OSError:
-            pass
+    entries = read_checked(  # corrupt or from another layout: judged again, written anew
+        path, lambda payload: _read(compiled, np.load(io.BytesIO(payload), allow_pickle=False)))
+    if entries is None:
         return 0
     added = 0
     table = compiled.frame_table

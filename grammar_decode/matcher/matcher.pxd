@@ -57,7 +57,8 @@ cdef list _startable_children(CCompiledGrammar compiled, object ctx, object stor
                below=tuple, i=Py_ssize_t, path=tuple)
 cdef tuple _judge(CCompiledGrammar compiled, CEarleySet s, object key, object children)
 @cython.locals(judged=_Judged, known=_Verdict)
-cdef _Judged _judge_frame(CCompiledGrammar compiled, CEarleySet frame, object key, object children)
+cdef _Judged _judge_frame(CCompiledGrammar compiled, CEarleySet frame, object key, tuple named,
+                          object children)
 cdef object _content_of(CCompiledGrammar compiled, object key)
 cdef object _table_key(object key)
 cpdef table_put(CCompiledGrammar compiled, tuple key, object kept)

@@ -324,7 +324,7 @@ def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
     named = (frame, _table_key(key))
     judged = compiled.frame_table.get(named) or compiled.frame_memo.get(named)
     if judged is None:
-        judged = _judge_frame(compiled, frame, key, children)
+        judged = _judge_frame(compiled, frame, key, named, children)
     if frame is s or not judged.pops:
         return judged.tokens, judged.pops
     tokens = _TokenSet(None)
@@ -340,12 +340,13 @@ def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
     return tokens.freeze(compiled.vocab_size, apart=True), pops
 
 
-def _judge_frame(compiled: CompiledGrammar, frame: EarleySet, key: object,
+def _judge_frame(compiled: CompiledGrammar, frame: EarleySet, key: object, named: tuple,
                  children: _Children | tuple) -> _Judged:
     """The judgment of ``children`` on ``frame``, read from a verdict kept for the same
-    remainder strings when there is one, else walked; memoised per (frame, ``key``), or
-    only by the verdict when one is kept for it (a verdict read for its own remainder set is
-    a lookup: two memo entries cost more than they save)."""
+    remainder strings when there is one, else walked; memoised under ``named`` (frame and
+    ``_table_key(key)``, as ``_judge`` looked it up), or only by the verdict when one is kept
+    for it (a verdict read for its own remainder set is a lookup: two memo entries cost more
+    than they save)."""
     content = _content_of(compiled, key)
     known = None
     if content is not None and not compiled.precomputing:  # warm() walks: deeper frames too
@@ -360,9 +361,9 @@ def _judge_frame(compiled: CompiledGrammar, frame: EarleySet, key: object,
             if not compiled.precomputing:
                 return judged  # the verdict answers (frame, key) too
     if compiled.precomputing:
-        table_put(compiled, (frame, _table_key(key)), judged)
+        table_put(compiled, named, judged)
     else:
-        compiled.frame_memo.put((frame, _table_key(key)), judged, judged.nbytes)
+        compiled.frame_memo.put(named, judged, judged.nbytes)
     return judged
 
 
