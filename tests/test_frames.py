@@ -27,6 +27,10 @@ CASES = [
                     "f(1, -g(2, ", "(((1))", "2 * (3 + 4", "a - - - - "]),
     ("sexpr", ["(", "(a (b (c ", "((((((((x ", "(define (f x) (if (< x 2) x (+ (f (- x 1"]),
     ("json", ['{"a": [', '[[[[[[{"k": [1, ', '{"a": {"b": {"c": [true, ', '[1, 2']),
+    # tokens ending in runs of newlines, tabs, CR LF or a comment's slash after a bracket pop
+    # out of the statement, and are settled as ignorable tails (remainders.ignorable_tails)
+    ("go_subset", ["package p\nfunc f() {\n\tx := g(1, h(",
+                   "package p\nfunc f() {\n\tif a {\n\t\tb(", "package p\nvar v = []int{1, "]),
 ]
 SAMPLE = 1500
 
@@ -45,7 +49,7 @@ def test_frame_masks_equal_bytewise_verdicts(packaged_tokenizer, tmp_path, token
     compiled = compiler.compile_grammar(grammar_text(name), packaged_tokenizer(tokenizer_name),
                                         cache_dir=tmp_path)
     vocab = compiled.vocab
-    special = _multi_lexeme(vocab, b"-+()[]{},: \n\t^*")
+    special = _multi_lexeme(vocab, b"-+()[]{},: \n\t^*;\r/")
     rng = random.Random(f"{name}-{tokenizer_name}")
     pops = 0
     for prefix in prefixes:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import weakref
 from typing import Any, Callable
 
 import numpy as np
@@ -92,19 +93,22 @@ class RemainderSet:
 
     def settled(self, lexer: Any, vocab: Any, next_bytes: NextBytes
                 ) -> tuple[np.ndarray, RemainderSet | None]:
-        """(tokens whose remainder stays inside a lexeme of ``lexer``, the other pairs or
-        None), cached per lexer. With the lexer of the ignored terminals alone, the first
-        tokens stay inside a lexeme in every context, whose lexer runs those terminals too."""
+        """(tokens whose remainder is viable in every context that runs the terminals of
+        ``lexer``, the other pairs or None), cached per lexer. With the lexer of the ignored
+        terminals alone (which every context runs too) those are the remainders that stay
+        inside one of its lexemes, and the ignorable tails (``ignorable_tails``)."""
         found = self._settled.get(lexer)
         if found is None:
             valid = self.outcome(lexer, vocab, next_bytes).valid
+            tails = self.offsets >= ignorable_tails(lexer, vocab)[self.tokens]
+            if tails.any():
+                valid = np.union1d(valid, self.tokens[tails]).astype(np.int32)
             if not len(valid):
                 found = (valid, self)
-            elif len(valid) == len(self):
-                found = (valid, None)
             else:
                 rest = ~np.isin(self.tokens, valid)
-                found = (valid, RemainderSet(self.tokens[rest], self.offsets[rest]))
+                found = ((valid, None) if not rest.any() else
+                         (valid, RemainderSet(self.tokens[rest], self.offsets[rest])))
             self._settled[lexer] = found
         return found
 
@@ -210,6 +214,46 @@ def _walk(rs: RemainderSet, lexer: Any, vocab: Any, next_bytes: NextBytes) -> Ou
             if len(sel):
                 children.append((emitted, RemainderSet(rs.tokens[sel], pos[sel])))
     return Outcome(valid, children, vocab.size)
+
+
+# ignored terminals' lexer -> {vocabulary hash: ignorable_tails}
+_TAILS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+NO_TAIL = np.iinfo(np.int32).max  # ignorable_tails of a token without one
+
+
+def ignorable_tails(lexer: Any, vocab: Any) -> np.ndarray:
+    """Per token id, the first offset from which its bytes are an *ignorable tail* under
+    ``lexer`` (the ignored terminals' lexer; ``NO_TAIL`` when no byte is): bytes that are
+    each a complete lexeme alone, or the first byte of a two-byte lexeme whose second byte is
+    one alone (CR LF), and at most a last byte that begins a lexeme. Every suffix of a tail
+    is one too, so a context lexer that also runs these terminals, started anywhere in it,
+    ends a lexeme within two bytes or is still inside one when the token ends: whatever its
+    longest match picks is ignored or expected (scanned), and the text stays viable in every
+    context. Cached per lexer and vocabulary."""
+    per_vocab = _TAILS.setdefault(lexer, {})
+    found = per_vocab.get(vocab.content_hash)
+    if found is None:
+        trans = np.asarray(lexer.trans)
+        complete = lexer.emit_group >= 0
+        first = trans[0]
+        alone = (first >= 0) & complete[first]  # the byte is a whole lexeme
+        opens = (first >= 0) & ~alone
+        second = trans[np.maximum(first, 0)]  # (first byte, second byte) -> state
+        pair = opens[:, None] & alone[None, :] & (second >= 0) & complete[np.maximum(second, 0)]
+        matrix, lengths, ids = vocab.byte_matrix()
+        tail = np.full(len(ids), NO_TAIL, dtype=np.int32)
+        going = np.ones(len(ids), dtype=bool)  # every byte right of the column is in the tail
+        for col in range(matrix.shape[1] - 1, -1, -1):
+            byte = matrix[:, col]
+            after = matrix[:, min(col + 1, matrix.shape[1] - 1)]
+            ok = (going & (col < lengths)
+                  & (alone[byte] | (opens[byte] & ((col + 1 == lengths) | pair[byte, after]))))
+            tail[ok] = col
+            going &= ok | (col >= lengths)
+        found = np.full(vocab.size, NO_TAIL, dtype=np.int32)
+        found[ids] = tail
+        per_vocab[vocab.content_hash] = found
+    return found
 
 
 def _row_index(vocab: Any) -> np.ndarray:
