@@ -55,7 +55,8 @@ cdef list _children_of(CCompiledGrammar compiled, object children)
 cdef list _startable_children(CCompiledGrammar compiled, object ctx, object store, object masks)
 @cython.locals(judged=_Judged, tokens=_TokenSet, pops=list, frame=CEarleySet, here=CEarleySet,
                below=tuple, i=Py_ssize_t, path=tuple)
-cdef tuple _judge(CCompiledGrammar compiled, CEarleySet s, object key, object children)
+cdef tuple _judge(CCompiledGrammar compiled, CEarleySet s, object key, object children,
+                  _TokenSet into=*)
 @cython.locals(judged=_Judged, known=_Verdict)
 cdef _Judged _judge_frame(CCompiledGrammar compiled, CEarleySet frame, object key, tuple named,
                           object children)

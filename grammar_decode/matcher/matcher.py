@@ -305,7 +305,8 @@ def _startable_children(compiled: CompiledGrammar, ctx: ContextLexer, store: Con
 
 
 def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
-           children: _Children | tuple) -> tuple[Tokens, _Pops | tuple]:
+           children: _Children | tuple, into: _TokenSet | None = None
+           ) -> tuple[Tokens, _Pops | tuple]:
     """Tokens of ``children`` viable after ``s``, and the branches that pop out of the world
     of ``s`` (only when ``s`` lies on a frame, i.e. has ``BOTTOM`` origins).
 
@@ -314,6 +315,8 @@ def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
     redone from ``s``.
     Each lexeme scanned in a walk starts a judgment on the next set's own frame, so chains of
     lexemes (runs of operators, nested brackets) reuse the frames of their links.
+    ``into``: the caller's token set, which a redone judgment adds its tokens to (it then
+    returns none of its own): building and merging a set per nested judgment cost more.
 
     When ``key`` is a RemainderSet (the children are its outcome's), a frame judgment without
     pops is also kept by its remainder strings (``_Verdict``): a remainder set with the same
@@ -327,7 +330,7 @@ def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
         judged = _judge_frame(compiled, frame, key, named, children)
     if frame is s or not judged.pops:
         return judged.tokens, judged.pops
-    tokens = _TokenSet(None)
+    tokens = _TokenSet(None) if into is None else into
     tokens.add_set(judged.tokens)
     pops: _Pops = []
     below = judged.pops
@@ -337,6 +340,8 @@ def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
         for lexeme in path:  # no pop on the frame: none from s either
             here = _lexeme_step(compiled, here, lexeme)[0]
         _follow(compiled, here, path, below[i + 1], below[i + 2], tokens, pops)
+    if into is not None:
+        return _NO_TOKENS, pops
     return tokens.freeze(compiled.vocab_size, apart=True), pops
 
 
@@ -453,7 +458,7 @@ def _follow(compiled: CompiledGrammar, here: EarleySet, path: tuple, emitted: fr
     outcome = rs.outcome(compiled.context_for(nxt), compiled.vocab, compiled.next_bytes_of)
     tokens.add(outcome.packed, outcome.valid)
     if outcome.children:
-        found, below = _judge(compiled, nxt, rs, outcome.children)
+        found, below = _judge(compiled, nxt, rs, outcome.children, tokens)
         tokens.add_set(found)
         if below:
             path = path + (emitted,)
