@@ -102,7 +102,7 @@ class RemainderSet:
             valid = self.outcome(lexer, vocab, next_bytes).valid
             tails = self.offsets >= ignorable_tails(lexer, vocab)[self.tokens]
             if tails.any():
-                valid = np.union1d(valid, self.tokens[tails]).astype(np.int32)
+                valid = np.union1d(valid, self.tokens[tails])  # both int32
             if not len(valid):
                 found = (valid, self)
             else:
@@ -233,7 +233,7 @@ def ignorable_tails(lexer: Any, vocab: Any) -> np.ndarray:
     per_vocab = _TAILS.setdefault(lexer, {})
     found = per_vocab.get(vocab.content_hash)
     if found is None:
-        trans = np.asarray(lexer.trans)
+        trans = lexer.trans
         complete = lexer.emit_group >= 0
         first = trans[0]
         alone = (first >= 0) & complete[first]  # the byte is a whole lexeme
