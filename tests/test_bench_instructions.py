@@ -30,3 +30,21 @@ def test_rejects_a_folder_that_is_not_a_source_tree(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit):
         instructions.main(["--trees", str(tmp_path)])
     assert "is not a source tree" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None or shutil.which("callgrind_control") is None,
+                    reason="needs valgrind")
+def test_table_mode_counts_with_the_frame_table_an_ordinary_process_made(capsys) -> None:
+    """``--table``: the counted child reads the frame table that warm() made beforehand (the
+    row says how many judgments it holds), and the same tree counts the same twice (the
+    table is made afresh each time, with budgets its plan ends within)."""
+    tree = instructions.REPO
+    assert instructions.main(["--grammars", "sexpr", "--tokenizer", "gpt2", "--passes", "1",
+                              "--table", "--trees", str(tree), str(tree)]) == 0
+    rows = re.findall(r"^sexpr\s+\S+\s+([\d,]+) instr.*frame table (\d+)$",
+                      capsys.readouterr().out, re.M)
+    assert len(rows) == 2
+    counts = [int(row[0].replace(",", "")) for row in rows]
+    tables = {int(row[1]) for row in rows}
+    assert len(tables) == 1 and tables.pop() > 100
+    assert abs(counts[1] - counts[0]) <= counts[0] // 200

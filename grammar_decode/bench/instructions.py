@@ -2,7 +2,7 @@
 
     python -m grammar_decode.bench.instructions [--grammars sql_select,go_subset]
                                                 [--tokenizer qwen2.5] [--passes 2]
-                                                [--trees DIR [DIR ...]] [--warm]
+                                                [--trees DIR [DIR ...]] [--warm | --table]
 
 Per-token times on this machine move by 30-80% between processes, so a 5% change in the
 matcher cannot be seen in ``grammar_decode.bench.masks``. Instructions can: this script runs
@@ -12,7 +12,14 @@ mask stores), drops the parse caches, signals and blocks on a pipe; only then is
 switched on (``callgrind_control -i on``) and the child released, for ``--passes`` replays
 each after ``clear_parse_caches()`` (what the cold passes of the masks benchmark time); it
 signals and blocks again while counting is switched off, before it exits.
-``warm()`` is off unless ``--warm``, since what it does depends on a time budget. Each
+``warm()`` is off unless ``--warm``, since what it does depends on a time budget (and under
+callgrind it runs ~50x slower). ``--table`` counts with ``warm()``'s frame table, as a user's
+process has it: first an ordinary process of the tree, with an empty disk cache folder, runs
+``warm()`` with ample budgets and one replay (stores and table written there); then the
+counted child compiles with that cache and reads the table (``frame_table.load``). The
+folder starts empty for every count, as what ``warm()`` explores depends on the stores it
+finds there; with the plans ending well within the budgets, the table is then the same each
+time (Go at Qwen2.5: 45,861 judgments, counts within 0.03%). Each
 tree runs from a copy at one fixed path with ``PYTHONHASHSEED=0``, so the same code counts
 the same whichever folder it comes from, within ~0.2% (seven counts of one tree on
 2026-12-04 spread over 28.80M-28.86M; with address randomisation off, ``setarch -R``, over
@@ -39,7 +46,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_GRAMMARS = ("sql_select", "go_subset")
@@ -47,15 +54,15 @@ MAX_TOKENS = 400  # as in grammar_decode.bench.masks
 POLL_SECONDS = 0.2
 TIMEOUT_SECONDS = 1800.0
 STAGE = Path(tempfile.gettempdir(), "grammar-decode-instructions")  # see _staged
+PREPARE_SECONDS = 120.0  # warm()'s budgets in --table's preparation: ample, so its plan ends
 
 
-def _child(grammar: str, tokenizer_name: str, passes: int, warm: bool, signal: Path) -> None:
-    """Run inside callgrind, with the tree under test first on ``sys.path``: compile, a first
-    replay, then wait until ``signal`` (holding this pid) is deleted, replay ``passes``
-    times with cold parse caches, write ``signal`` again and wait until it is deleted."""
+def _replayer(grammar: str, tokenizer_name: str, cache: str, warm: bool
+              ) -> tuple[Any, Callable[[], None], int]:
+    """Compile ``grammar`` (disk cache ``cache``, none when empty; ``warm()`` first when
+    ``warm``): the grammar, a function that replays its corpus once, its token count."""
     import torch
 
-    from grammar_decode import accel
     from grammar_decode.bench.masks import GRAMMARS, _token_streams
     from grammar_decode.compiler import compile_grammar
     from grammar_decode.maskstore.bits import bitmask_words
@@ -65,11 +72,10 @@ def _child(grammar: str, tokenizer_name: str, passes: int, warm: bool, signal: P
     torch.set_num_threads(1)
     tokenizer = load_tokenizer(tokenizer_name)
     text = (GRAMMARS / f"{grammar}.lark").read_text(encoding="utf-8")
-    compiled = compile_grammar(text, tokenizer, cache_dir=False)
+    compiled = compile_grammar(text, tokenizer, cache_dir=cache or False)
     if warm:
         compiled.warm()
     streams = _token_streams(tokenizer, grammar, MAX_TOKENS)  # the tree's own corpus
-    total = sum(len(ids) for ids in streams)
     matcher = GrammarMatcher(compiled)
     bitmask = torch.zeros(1, bitmask_words(compiled.vocab_size), dtype=torch.int32)
 
@@ -81,13 +87,38 @@ def _child(grammar: str, tokenizer_name: str, passes: int, warm: bool, signal: P
                 if not matcher.accept_token(tid):
                     raise SystemExit(f"{grammar}: the matcher rejected token {tid}")
 
+    return compiled, replay, sum(len(ids) for ids in streams)
+
+
+def _prepare(grammar: str, tokenizer_name: str, cache: str) -> None:
+    """``--table``'s ordinary process: fill the empty folder ``cache`` with the stores and the
+    frame table."""
+    compiled, replay, _ = _replayer(grammar, tokenizer_name, cache, warm=False)
+    compiled.warm(seconds=PREPARE_SECONDS, frame_seconds=PREPARE_SECONDS)
+    replay()
+    print(f"frame table entries {len(compiled.frame_table)}", flush=True)
+
+
+def _child(grammar: str, tokenizer_name: str, passes: int, warm: bool, cache: str,
+           signal: Path) -> None:
+    """Run inside callgrind, with the tree under test first on ``sys.path``: compile (with
+    the frame table read from ``cache`` when given), a first replay, then wait until
+    ``signal`` (holding this pid) is deleted, replay ``passes`` times with cold parse
+    caches, write ``signal`` again and wait until it is deleted."""
+    from grammar_decode import accel
+    from grammar_decode.matcher import frame_table
+
+    compiled, replay, total = _replayer(grammar, tokenizer_name, cache, warm)
+    if cache:
+        frame_table.load(compiled, frame_table.table_path(compiled))
     replay()
     gc.collect()
     gc.freeze()
     compiled.clear_parse_caches()
     status = accel.status()
     compiled_modules = sum(state == "compiled" for state in status.values())
-    print(f"tokens {total} modules {compiled_modules}/{len(status)} compiled", flush=True)
+    print(f"tokens {total} modules {compiled_modules}/{len(status)} compiled "
+          f"table {len(compiled.frame_table)}", flush=True)
     signal.write_text(str(os.getpid()))
     _wait_for_go(signal)
     for _ in range(passes):
@@ -161,17 +192,23 @@ def _staged(tree: Path) -> Iterator[Path]:
             shutil.rmtree(staged, ignore_errors=True)
 
 
-def count(tree: Path, grammar: str, tokenizer: str, passes: int, warm: bool
-          ) -> dict[str, object]:
+def count(tree: Path, grammar: str, tokenizer: str, passes: int, warm: bool,
+          table: bool = False) -> dict[str, object]:
     """Instructions of ``passes`` cold replays of ``grammar``'s corpus with the matcher of
     source tree ``tree`` (see the module docstring)."""
     with _staged(tree) as staged:
         signal, out, log = staged / "signal", staged / "callgrind.out", staged / "log"
         # a fixed string-hash seed: set and dict orders (so the work done) repeat between runs
         env = dict(os.environ, PYTHONPATH=str(staged), PYTHONHASHSEED="0", HF_HUB_OFFLINE="1")
+        script = str(Path(__file__).resolve())
+        cache = ""
+        if table:
+            cache = str(staged / "cache")  # empty: what warm() reaches depends on the stores there
+            subprocess.run([sys.executable, script, "--prepare", grammar, tokenizer, cache],
+                           cwd=staged, env=env, check=True, capture_output=True)
         command = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
-                   f"--callgrind-out-file={out}", sys.executable, str(Path(__file__).resolve()),
-                   "--child", grammar, tokenizer, str(passes), str(int(warm)), str(signal)]
+                   f"--callgrind-out-file={out}", sys.executable, script, "--child", grammar,
+                   tokenizer, str(passes), str(int(warm)), cache or "-", str(signal)]
         os.mkfifo(_go_pipe(signal))
         with log.open("w") as sink:
             process = subprocess.Popen(command, cwd=staged, env=env, stdout=sink,
@@ -193,21 +230,26 @@ def count(tree: Path, grammar: str, tokenizer: str, passes: int, warm: bool
         if process.returncode != 0:
             raise RuntimeError(f"{tree} {grammar}: child failed:\n{text[-2000:]}")
         totals = re.findall(r"^totals:\s*(\d+)", out.read_text(), re.M)
-        first = re.search(r"^tokens (\d+) modules (.*)$", text, re.M)
+        first = re.search(r"^tokens (\d+) modules (.*) compiled table (\d+)$", text, re.M)
         if not totals or first is None:
             raise RuntimeError(f"{tree} {grammar}: no instruction totals:\n{text[-2000:]}")
         tokens = int(first.group(1))
         instructions = sum(int(t) for t in totals)
         return {"instructions": instructions, "tokens": tokens,
-                "per_token": instructions / (tokens * passes), "modules": first.group(2)}
+                "per_token": instructions / (tokens * passes),
+                "modules": f"{first.group(2)} compiled", "table": int(first.group(3))}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--child"]:
+    if argv[:1] in (["--child"], ["--prepare"]):
         del sys.path[0]  # this file's folder: the tree under test is on PYTHONPATH
-        grammar, tokenizer, passes, warm, signal = argv[1:6]
-        _child(grammar, tokenizer, int(passes), warm == "1", Path(signal))
+        if argv[0] == "--prepare":
+            _prepare(*argv[1:4])
+            return 0
+        grammar, tokenizer, passes, warm, cache, signal = argv[1:7]
+        _child(grammar, tokenizer, int(passes), warm == "1", "" if cache == "-" else cache,
+               Path(signal))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grammars", default=",".join(DEFAULT_GRAMMARS))
@@ -215,7 +257,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--passes", type=int, default=2)
     parser.add_argument("--trees", nargs="+", type=Path, default=[REPO],
                         help="source trees to compare (default: this one)")
-    parser.add_argument("--warm", action="store_true", help="run warm() before counting")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--warm", action="store_true", help="run warm() before counting")
+    mode.add_argument("--table", action="store_true",
+                      help="count with the frame table warm() makes in an ordinary process")
     args = parser.parse_args(argv)
     for tree in args.trees:
         if not (tree / "grammar_decode").is_dir():
@@ -226,11 +271,12 @@ def main(argv: list[str] | None = None) -> int:
     for grammar in args.grammars.split(","):
         base = None
         for tree in args.trees:
-            found = count(tree.resolve(), grammar, args.tokenizer, args.passes, args.warm)
+            found = count(tree.resolve(), grammar, args.tokenizer, args.passes, args.warm,
+                          args.table)
             base = base or found["instructions"]
             print(f"{grammar:12s} {str(tree):28s} {found['instructions']:>15,d} instr "
                   f"{found['per_token']:>12,.0f}/token  x{found['instructions'] / base:.3f}  "
-                  f"{found['modules']}", flush=True)
+                  f"{found['modules']}, frame table {found['table']}", flush=True)
     return 0
 
 
