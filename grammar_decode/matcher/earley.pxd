@@ -30,13 +30,14 @@ cdef class EarleySet:
     cdef public object context
     cdef public EarleySet frame
     cdef public Part part
-    cdef public tuple kernel, origins
+    cdef public tuple kernel
+    cdef public object origins
     cdef public dict inherited
     cdef public object uid, base
     cdef object __weakref__
 
 
-@cython.locals(own=dict, inherited=dict, seeds=list, t=object)
+@cython.locals(own=dict, inherited=dict, seeds=list, t=object, waiting=object)
 cpdef tuple scan_frame(EarleyGrammar g, EarleySet last, frozenset terminals)
 cpdef EarleySet frame_of(EarleyGrammar g, EarleySet s)
 @cython.locals(found=EarleySet)
@@ -50,7 +51,7 @@ cdef tuple _sorted_distinct(list items)
                items=object, more=list, cascade_popped=bint, cascade_accepting=bint)
 cdef tuple _derive(EarleyGrammar g, list agenda, frozenset predicted, bint accepting,
                    Py_ssize_t depth=*)
-@cython.locals(origin=EarleySet, inherited=dict, agenda=list, accepting=bint)
+@cython.locals(origin=EarleySet, inherited=dict, agenda=list, accepting=bint, waiting=object)
 cdef tuple _completed_at(EarleyGrammar g, object completion, object base)
 @cython.locals(own=list, agenda=list, kernel=list, found=tuple, cascades=dict)
 cpdef tuple _cascade(EarleyGrammar g, object completion, object base, Py_ssize_t depth)

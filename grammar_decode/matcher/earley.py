@@ -255,8 +255,10 @@ class EarleySet:
         self.frame: EarleySet | None = None
         self.part: Part | None = None  # its predicted items (None only for BOTTOM)
         self.kernel: tuple[Item, ...] = ()  # its items with an earlier origin, sorted
-        self.inherited: dict[int, tuple[Item, ...]] = {}  # the same, by awaited symbol
-        self.origins: tuple[EarleySet, ...] = ()  # the sets those items start in (kept alive)
+        # the same, by awaited symbol: an item alone, or a tuple of them
+        self.inherited: dict[int, Item | tuple[Item, ...]] = {}
+        # the sets those items start in (kept alive): a set alone, or a tuple of them
+        self.origins: EarleySet | tuple[EarleySet, ...] = ()
         self.uid = _BOTTOM_UID  # set by ``EarleyGrammar.intern``
         self.base = 0  # uid << the grammar's shift
 
@@ -291,7 +293,12 @@ def scan_frame(g: EarleyGrammar, last: EarleySet, terminals: frozenset[int]
     seeds: list[Item] = []
     for t in terminals:
         seeds.extend([base + dr for dr in own.get(-(t + 1), ())])
-        seeds.extend([item + 1 for item in inherited.get(-(t + 1), ())])
+        waiting = inherited.get(-(t + 1))
+        if waiting is not None:
+            if type(waiting) is int:  # one item
+                seeds.append(waiting + 1)
+            else:
+                seeds.extend([item + 1 for item in waiting])
     if not seeds:
         return None, False
     return _closure(g, seeds)
@@ -429,8 +436,12 @@ def _completed_at(g: EarleyGrammar, completion: int, base: int
     for b in completed:  # the origin's items from earlier origins waiting on them
         if b == 0:  # $start is on no right-hand side: only the initial set predicts it
             accepting = True
-        if b in inherited:
-            agenda.extend([w + 1 for w in inherited[b]])
+        waiting = inherited.get(b)
+        if waiting is not None:
+            if type(waiting) is int:  # one item
+                agenda.append(waiting + 1)
+            else:
+                agenda.extend([w + 1 for w in waiting])
     return [base | d for d in advanced], agenda, chain_predicted, accepting
 
 
@@ -482,8 +493,11 @@ def _new_set(g: EarleyGrammar, key: tuple, part: Part, accepting: bool,
     found = EarleySet(accepting, expected)
     found.part = part
     found.kernel = kernel
-    # tuples of ints: the cyclic GC stops tracking them (and then the dict) on its first visit
-    found.inherited = {sym: tuple(group) for sym, group in groups.items()}
-    found.origins = tuple(origins)
+    # an item alone as itself, more as a tuple of ints: the cyclic GC stops tracking tuples
+    # of ints (and then the dict) on its first visit, an int it never tracks (most groups
+    # hold one item: a cold Go pass left ~9k one-item tuples for it to visit)
+    found.inherited = {sym: group[0] if len(group) == 1 else tuple(group)
+                       for sym, group in groups.items()}
+    found.origins = origins[0] if len(origins) == 1 else tuple(origins)
     g.intern(key, found)
     return found
