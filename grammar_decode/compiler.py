@@ -194,11 +194,9 @@ class CompiledGrammar:
 
     def context_for(self, earley_set: EarleySet) -> ContextLexer:
         """The contextual lexer for the terminals the parser can take after ``earley_set``."""
-        ctx = earley_set.context
-        if ctx is not None and ctx[0] is self:
-            return ctx[1]
-        lexer = self.lexer_for(earley_set.expected_terminals)
-        earley_set.context = (self, lexer)
+        lexer = earley_set.context  # the set is this grammar's (its EarleyGrammar is)
+        if lexer is None:
+            lexer = earley_set.context = self.lexer_for(earley_set.expected_terminals)
         return lexer
 
     @property

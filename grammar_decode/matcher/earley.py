@@ -38,9 +38,13 @@ from __future__ import annotations
 
 import itertools
 import weakref
+from typing import TYPE_CHECKING
 
 from grammar_decode.errors import GrammarCompileError
 from grammar_decode.grammar.ir import Grammar
+
+if TYPE_CHECKING:
+    from grammar_decode.matcher.lexer import ContextLexer
 
 _START = "$start"
 
@@ -251,7 +255,7 @@ class EarleySet:
     def __init__(self, accepting: bool, expected_terminals: frozenset[int]) -> None:
         self.accepting = accepting
         self.expected_terminals = expected_terminals
-        self.context: tuple | None = None
+        self.context: ContextLexer | None = None  # its grammar's lexer for it (compiler)
         self.frame: EarleySet | None = None
         self.part: Part | None = None  # its predicted items (None only for BOTTOM)
         self.kernel: tuple[Item, ...] = ()  # its items with an earlier origin, sorted
@@ -372,16 +376,20 @@ def _derive(g: EarleyGrammar, agenda: list[Item], predicted: frozenset[int], acc
     nests origins as deep as the text is long) is done here, without recursion or caching."""
     popped = False
     # items met, and the completions applied as ~(origin base | nonterminal): one set, as
-    # most agendas hold two or three items and making a set costs more than using it
-    seen: set[int] = set()
+    # most agendas hold two or three items and making a set costs more than using it; made
+    # when a completion or a nullable symbol comes (most agendas are one waiting item). The
+    # items given are distinct, so an item met before it was made is at worst done twice
+    # (its kernel entry is deduplicated by ``_closure``)
+    seen: set[int] | None = None
     kernel: list[Item] = []
     dr_next, dr_lhs, nullable, predicts = g.dr_next, g.dr_lhs, g.nullable, g.predicts
     mask, bottom, cascades = g.rule_mask, g.bottom_base, g.cascades
     while agenda:
         item = agenda.pop()
-        if item in seen:
-            continue
-        seen.add(item)
+        if seen is not None:
+            if item in seen:
+                continue
+            seen.add(item)
         dr = item & mask
         sym = dr_next[dr]
         if sym is None:
@@ -390,7 +398,9 @@ def _derive(g: EarleyGrammar, agenda: list[Item], predicted: frozenset[int], acc
                 popped = True
                 continue
             completion = base | dr_lhs[dr]
-            if ~completion in seen:
+            if seen is None:
+                seen = {item}
+            elif ~completion in seen:
                 continue
             seen.add(~completion)
             found = cascades.get(completion)
@@ -414,6 +424,8 @@ def _derive(g: EarleyGrammar, agenda: list[Item], predicted: frozenset[int], acc
             if sym not in predicted:
                 predicted = predicted | predicts[sym] if predicted else predicts[sym]
             if nullable[sym]:  # a nonterminal completed here is nullable
+                if seen is None:
+                    seen = {item}
                 agenda.append(item + 1)
     return kernel, predicted, accepting, popped
 
