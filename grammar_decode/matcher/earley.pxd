@@ -37,8 +37,9 @@ cdef class EarleySet:
     cdef object __weakref__
 
 
-@cython.locals(own=dict, inherited=dict, seeds=list, t=object, waiting=object)
+@cython.locals(own=dict, inherited=dict, seeds=list, t=object)
 cpdef tuple scan_frame(EarleyGrammar g, EarleySet last, frozenset terminals)
+cdef _add_advanced(list items, object waiting)
 cpdef EarleySet frame_of(EarleyGrammar g, EarleySet s)
 @cython.locals(found=EarleySet)
 cpdef EarleySet frame_named(EarleyGrammar g, Part part, bint accepting, tuple rules)
@@ -51,7 +52,7 @@ cdef tuple _sorted_distinct(list items)
                items=object, more=list, cascade_popped=bint, cascade_accepting=bint)
 cdef tuple _derive(EarleyGrammar g, list agenda, frozenset predicted, bint accepting,
                    Py_ssize_t depth=*)
-@cython.locals(origin=EarleySet, inherited=dict, agenda=list, accepting=bint, waiting=object)
+@cython.locals(origin=EarleySet, inherited=dict, agenda=list, accepting=bint)
 cdef tuple _completed_at(EarleyGrammar g, object completion, object base)
 @cython.locals(own=list, agenda=list, kernel=list, found=tuple, cascades=dict)
 cpdef tuple _cascade(EarleyGrammar g, object completion, object base, Py_ssize_t depth)

@@ -297,15 +297,21 @@ def scan_frame(g: EarleyGrammar, last: EarleySet, terminals: frozenset[int]
     seeds: list[Item] = []
     for t in terminals:
         seeds.extend([base + dr for dr in own.get(-(t + 1), ())])
-        waiting = inherited.get(-(t + 1))
-        if waiting is not None:
-            if type(waiting) is int:  # one item
-                seeds.append(waiting + 1)
-            else:
-                seeds.extend([item + 1 for item in waiting])
+        _add_advanced(seeds, inherited.get(-(t + 1)))
     if not seeds:
         return None, False
     return _closure(g, seeds)
+
+
+def _add_advanced(items: list[Item], waiting: Item | tuple[Item, ...] | None) -> None:
+    """Add the items of a group of ``EarleySet.inherited`` (an item alone, a tuple of them,
+    or None for no group) to ``items``, each advanced past the symbol it awaits."""
+    if waiting is None:
+        return
+    if type(waiting) is int:
+        items.append(waiting + 1)
+    else:
+        items.extend([item + 1 for item in waiting])
 
 
 def frame_of(g: EarleyGrammar, s: EarleySet) -> EarleySet:
@@ -448,12 +454,7 @@ def _completed_at(g: EarleyGrammar, completion: int, base: int
     for b in completed:  # the origin's items from earlier origins waiting on them
         if b == 0:  # $start is on no right-hand side: only the initial set predicts it
             accepting = True
-        waiting = inherited.get(b)
-        if waiting is not None:
-            if type(waiting) is int:  # one item
-                agenda.append(waiting + 1)
-            else:
-                agenda.extend([w + 1 for w in waiting])
+        _add_advanced(agenda, inherited.get(b))
     return [base | d for d in advanced], agenda, chain_predicted, accepting
 
 
