@@ -40,12 +40,14 @@ cdef class EarleySet:
 @cython.locals(own=dict, inherited=dict, seeds=list, t=object)
 cpdef tuple scan_frame(EarleyGrammar g, EarleySet last, frozenset terminals)
 cdef _add_advanced(list items, object waiting)
+@cython.locals(kernel=tuple, rules=tuple)
 cpdef EarleySet frame_of(EarleyGrammar g, EarleySet s)
 @cython.locals(found=EarleySet)
 cpdef EarleySet frame_named(EarleyGrammar g, Part part, bint accepting, tuple rules)
 @cython.locals(kernel=list, part=Part, key=tuple, found=EarleySet)
 cpdef tuple _closure(EarleyGrammar g, list seeds, frozenset predicted=*, bint accepting=*)
-@cython.locals(distinct=list, previous=cython.longlong, current=cython.longlong)
+@cython.locals(distinct=list, previous=cython.longlong, current=cython.longlong,
+               i=Py_ssize_t)
 cdef tuple _sorted_distinct(list items)
 @cython.locals(popped=bint, seen=set, kernel=list, dr_next=list,
                dr_lhs=list, nullable=list, predicts=list, cascades=dict, found=tuple,

@@ -317,10 +317,15 @@ def _add_advanced(items: list[Item], waiting: Item | tuple[Item, ...] | None) ->
 def frame_of(g: EarleyGrammar, s: EarleySet) -> EarleySet:
     """``s`` with its earlier origins replaced by ``BOTTOM`` (canonical; cached on ``s``)."""
     if s.frame is None:
-        # the predicted part and the kernel's dotted rules determine the frame
-        mask = g.rule_mask
-        s.frame = frame_named(g, s.part, s.accepting,
-                              tuple(sorted({item & mask for item in s.kernel})))
+        # the predicted part and the kernel's dotted rules determine the frame; a kernel is
+        # sorted, so when its first and last items share their origin (most kernels) their
+        # dotted rules are already sorted and distinct
+        mask, kernel = g.rule_mask, s.kernel
+        if kernel and kernel[0] - (kernel[0] & mask) == kernel[-1] - (kernel[-1] & mask):
+            rules = tuple([item & mask for item in kernel])
+        else:
+            rules = tuple(sorted({item & mask for item in kernel}))
+        s.frame = frame_named(g, s.part, s.accepting, rules)
     return s.frame
 
 
@@ -358,14 +363,19 @@ def _sorted_distinct(items: list[Item]) -> tuple[Item, ...]:
     """``items`` sorted, without repeats (sorted in place; a kernel has a few dozen items at
     most, so one pass beats building a set)."""
     items.sort()
-    distinct: list[Item] = []
     previous = -1  # items are never negative
-    for item in items:
-        current = item  # a C integer in the compiled build: compared without objects
-        if current != previous:
-            distinct.append(item)
-            previous = current
-    return tuple(distinct)
+    for i in range(len(items)):
+        current = items[i]  # a C integer in the compiled build: compared without objects
+        if current == previous:  # a repeat: keep the items before, then the new ones
+            distinct = items[:i]
+            for item in items[i + 1:]:
+                current = item
+                if current != previous:
+                    distinct.append(item)
+                    previous = current
+            return tuple(distinct)
+        previous = current
+    return tuple(items)
 
 
 CASCADES_LIMIT = 1 << 16  # cached completions per grammar (forgotten all at once past it)
