@@ -320,8 +320,8 @@ def frame_of(g: EarleyGrammar, s: EarleySet) -> EarleySet:
         # the predicted part and the kernel's dotted rules determine the frame; a kernel is
         # sorted, so when its first and last items share their origin (most kernels) their
         # dotted rules are already sorted and distinct
-        mask, kernel = g.rule_mask, s.kernel
-        if kernel and kernel[0] - (kernel[0] & mask) == kernel[-1] - (kernel[-1] & mask):
+        mask, shift, kernel = g.rule_mask, g.shift, s.kernel
+        if kernel and kernel[0] >> shift == kernel[-1] >> shift:
             rules = tuple([item & mask for item in kernel])
         else:
             rules = tuple(sorted({item & mask for item in kernel}))
