@@ -11,13 +11,13 @@ from grammar_decode._accel.lru cimport LRU as CLRU
 cdef class CompiledGrammar:
     cdef public object vocab, grammar, schema_issues, _cache_path, _follow, _ignored_lexer
     cdef public object _lock, next_bytes_of
-    cdef public Py_ssize_t vocab_size, frame_table_bytes
+    cdef public Py_ssize_t vocab_size, frame_table_bytes, lexeme_step_count
     cdef public str terminal_conflicts
     cdef public list terminals
     cdef public dict terminal_ids, _openings, _terminal_openings, _contexts, _lexemes
     cdef public dict _lexer_of_expected
     cdef public dict lexeme_steps
-    cdef public dict lexeme_ids, crossing_children, frame_table
+    cdef public dict crossing_children, frame_table
     cdef public frozenset ignored_ids, eos_token_ids
     cdef public CEarleyGrammar earley
     cdef public CEarleySet initial_set

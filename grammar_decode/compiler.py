@@ -130,9 +130,9 @@ class CompiledGrammar:
         self._lock = threading.Lock()
         # (Earley set uid, lexer state, backtrack point) -> allowed token set; see matcher._mask
         self.mask_memo = LRU(MASK_MEMO_BYTES)
-        # (Earley set uid, lexeme id) -> next set; see matcher._lexeme_step
-        self.lexeme_steps: dict[tuple[int, int], Any] = {}
-        self.lexeme_ids: dict[frozenset[int], int] = {}  # emitted terminal set -> lexeme id
+        # emitted terminal set -> {Earley set uid: next set}; see matcher._lexeme_step
+        self.lexeme_steps: dict[frozenset[int], dict[int, Any]] = {}
+        self.lexeme_step_count = 0  # entries in those dicts
         # (lexer context, state) -> its crossing groups (parse-independent, like the stores);
         # see matcher._children_of
         self.crossing_children: dict[tuple, list] = {}
@@ -267,6 +267,7 @@ class CompiledGrammar:
         and warm()'s frame table are kept)."""
         self.mask_memo.clear()
         self.lexeme_steps.clear()
+        self.lexeme_step_count = 0
         self.earley.cascades.clear()
         self.frame_memo.clear()
         self.verdicts.clear()

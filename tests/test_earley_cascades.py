@@ -122,7 +122,7 @@ def test_sets_are_keyed_by_their_sorted_distinct_kernel() -> None:
             s = matcher._set
             assert s.kernel == tuple(sorted(set(s.kernel)))
             if s.kernel:
-                assert g.interned_set((s.part.id, s.accepting, s.kernel)) is s
+                assert g.interned_set(s.part, s.accepting, s.kernel) is s
                 seen += 1
     assert seen > 20
 

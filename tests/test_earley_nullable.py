@@ -76,12 +76,12 @@ def test_sets_are_interned_while_alive_and_record_their_inherited_items() -> Non
     g = compiled.earley
     frame_of(g, compiled.initial_set)  # kept alive by the initial set, like the set itself
     gc.collect()
-    before = len(g.interned)
+    before = len(g.by_uid)
     a, b = GrammarMatcher(compiled), GrammarMatcher(compiled)
     assert a.accept_text("(a,-a!") and b.accept_text("(a,-a!")
     assert a._set is b._set
     sets = [h[0] for h in a._history] + [a._set]
-    assert len(g.interned) > before
+    assert len(g.by_uid) > before
     for s in sets + [frame_of(g, s) for s in sets]:
         groups = [group if type(group) is tuple else (group,) for group in s.inherited.values()]
         assert all(len(group) > 1 for group in s.inherited.values() if type(group) is tuple)
@@ -98,4 +98,4 @@ def test_sets_are_interned_while_alive_and_record_their_inherited_items() -> Non
     del a, b, sets, s
     compiled.clear_parse_caches()
     gc.collect()
-    assert len(g.interned) == before
+    assert len(g.by_uid) == before

@@ -6,22 +6,22 @@
 cimport cython
 
 cdef class EarleyGrammar:
-    cdef public dict terminal_ids, nt_ids, _predicted_parts, _expected, interned, by_uid
+    cdef public dict terminal_ids, nt_ids, _predicted_parts, _expected, by_uid
     cdef public dict cascades
     cdef public list rule_offset, dr_next, dr_lhs, predict, nullable, own_items, predicts
     cdef public Py_ssize_t n_nonterminals, shift, rule_mask, bottom_base
-    cdef public object _uids, _forget, _part_ids
+    cdef public object _uids, _forget
     cpdef Part predicted_part(self, frozenset predicted)
     cpdef tuple completion_chain(self, Part part, Py_ssize_t lhs)
-    cpdef intern(self, tuple key, EarleySet found)
-    cpdef object interned_set(self, tuple key)
+    cpdef intern(self, dict table, tuple key, EarleySet found)
+    cpdef object interned_set(self, Part part, Py_ssize_t kind, tuple key)
 
 
 cdef class Part:
-    cdef public object id
     cdef public frozenset predicted
     cdef public dict own, chains, expected
     cdef public frozenset terminals
+    cdef public tuple interned
 
 
 cdef class EarleySet:
@@ -42,7 +42,7 @@ cpdef tuple scan_frame(EarleyGrammar g, EarleySet last, frozenset terminals)
 cdef _add_advanced(list items, object waiting)
 @cython.locals(kernel=tuple, rules=tuple)
 cpdef EarleySet frame_of(EarleyGrammar g, EarleySet s)
-@cython.locals(found=EarleySet)
+@cython.locals(found=EarleySet, kind=Py_ssize_t)
 cpdef EarleySet frame_named(EarleyGrammar g, Part part, bint accepting, tuple rules)
 @cython.locals(kernel=list, part=Part, key=tuple, found=EarleySet)
 cpdef tuple _closure(EarleyGrammar g, list seeds, frozenset predicted=*, bint accepting=*)
@@ -61,4 +61,5 @@ cpdef tuple _cascade(EarleyGrammar g, object completion, object base, Py_ssize_t
 @cython.locals(dr_next=list, by_uid=dict, groups=dict, waited=tuple, expected=frozenset,
                found=EarleySet, origins=list, group=list, current=cython.longlong,
                uid=cython.longlong, previous=cython.longlong, mask=Py_ssize_t, shift=Py_ssize_t)
-cdef EarleySet _new_set(EarleyGrammar g, tuple key, Part part, bint accepting, tuple kernel)
+cdef EarleySet _new_set(EarleyGrammar g, dict table, tuple key, Part part, bint accepting,
+                        tuple kernel)

@@ -82,19 +82,19 @@ class EarleyGrammar:
         self._predicted_parts: dict[frozenset[int], Part] = {}
         # one frozenset per distinct expected-terminal set: sets share it (fewer GC objects)
         self._expected: dict[frozenset[int], frozenset[int]] = {}
-        # key -> weak reference to the set (see ``intern``), and uid -> the same reference
-        self.interned: dict[tuple, _KeyedRef] = {}
+        # uid -> weak reference to the live set (the sets themselves are interned on their
+        # predicted part, ``Part.interned``)
         self.by_uid: dict[int, _KeyedRef] = {}
         self._uids = itertools.count(_BOTTOM_UID + 1)
-        table, by_uid = self.interned, self.by_uid
+        by_uid = self.by_uid
 
         def forget(ref: _KeyedRef) -> None:
+            table = ref.table
             if table.get(ref.key) is ref:
                 del table[ref.key]
             by_uid.pop(ref.uid, None)
 
         self._forget = forget
-        self._part_ids = itertools.count()
         self.cascades: dict[int, Cascade] = {}  # see ``_cascade``
 
     def _predictions(self, rules: list[tuple[int, tuple[int, ...]]]
@@ -132,7 +132,7 @@ class EarleyGrammar:
                     waiting.setdefault(self.dr_next[item], []).append(item)
             if len(self._predicted_parts) >= 4096:
                 self._predicted_parts.clear()
-            found = Part(next(self._part_ids), predicted,
+            found = Part(predicted,
                          {k: tuple(v) for k, v in waiting.items()})
             self._predicted_parts[predicted] = found
         return found
@@ -170,14 +170,15 @@ class EarleyGrammar:
             found = part.chains[lhs] = (tuple(advanced), tuple(completed), predicted)
         return found
 
-    def intern(self, key: tuple, found: EarleySet) -> None:
-        """Give ``found`` a uid and record it under ``key`` and its uid until it is dropped
-        (one shared callback: a closure per set would be three more objects for the GC)."""
+    def intern(self, table: dict, key: tuple, found: EarleySet) -> None:
+        """Give ``found`` a uid and record it under ``key`` in ``table`` (one of its part's
+        ``interned``) and under its uid until it is dropped (one shared callback: a closure
+        per set would be three more objects for the GC)."""
         found.uid = uid = next(self._uids)
         found.base = uid << self.shift
         ref = _KeyedRef(found, self._forget)
-        ref.key, ref.uid = key, uid
-        self.interned[key] = self.by_uid[uid] = ref
+        ref.table, ref.key, ref.uid = table, key, uid
+        table[key] = self.by_uid[uid] = ref
 
     def item_origin(self, item: Item) -> EarleySet | None:
         """The set an item started in (None: the set holding it, for predicted items)."""
@@ -188,9 +189,9 @@ class EarleyGrammar:
         """An item's dotted rule."""
         return item & self.rule_mask
 
-    def interned_set(self, key: tuple) -> EarleySet | None:
-        """The live set recorded under ``key``, if any."""
-        ref = self.interned.get(key)
+    def interned_set(self, part: Part, kind: int, key: tuple) -> EarleySet | None:
+        """The live set recorded under ``key`` in ``part.interned[kind]``, if any."""
+        ref = part.interned[kind].get(key)
         return None if ref is None else ref()
 
     def _sym(self, name: str, grammar: Grammar) -> int:
@@ -213,11 +214,11 @@ class EarleyGrammar:
 
 
 class _KeyedRef(weakref.ref):
-    """A weak reference that knows its key in the intern table and its set's uid (set after
+    """A weak reference that knows its intern table, its key there and its set's uid (set after
     construction: a subclass ``__new__``/``__init__`` taking them would be two Python-level
     calls per set, ~20% of building one)."""
 
-    __slots__ = ("key", "uid")
+    __slots__ = ("table", "key", "uid")
 
 
 Item = int  # (origin uid << shift) | dotted rule; uid 0: this set, 1: BOTTOM
@@ -228,19 +229,26 @@ Chain = tuple  # (advanced dotted rules, completed nonterminals, predicted nonte
 class Part:
     """The items a set predicts (origin uid 0, by awaited symbol), shared by every set that
     predicts the same nonterminals, with its completion chains (``completion_chain``) and the
-    expected terminals of the sets built on it (``_new_set``)."""
+    expected terminals of the sets built on it (``_new_set``), and the live sets built on it.
 
-    __slots__ = ("id", "predicted", "own", "terminals", "chains", "expected")
+    ``interned[kind]`` maps a set's key to a weak reference to it (``EarleyGrammar.intern``):
+    kind 0 and 1 hold sets by kernel (without / with the accepting flag), 2 and 3 frames by
+    kernel dotted rules (``frame_named``). A key is then the kernel tuple itself: no key
+    object per set for the cyclic GC to visit, and a shorter hash."""
 
-    def __init__(self, part_id: int, predicted: frozenset[int],
-                 own: dict[int, tuple[Item, ...]]) -> None:
-        self.id = part_id
+    __slots__ = ("predicted", "own", "terminals", "chains", "expected", "interned")
+
+    def __init__(self, predicted: frozenset[int], own: dict[int, tuple[Item, ...]]) -> None:
         self.predicted = predicted  # the nonterminals it predicts (its name across processes)
         self.own = own
         self.terminals = frozenset(-s - 1 for s in own if s < 0)
         self.chains: dict[int, Chain] = {}
         # terminals awaited by a set's earlier items -> the set's expected terminals (shared)
         self.expected: dict[tuple[int, ...], frozenset[int]] = {}
+        self.interned: tuple[dict[tuple[Item, ...], _KeyedRef], ...] = ({}, {}, {}, {})
+
+
+_FRAMES = 2  # the first kind of ``Part.interned`` that holds frames
 
 
 class EarleySet:
@@ -334,11 +342,12 @@ def frame_named(g: EarleyGrammar, part: Part, accepting: bool, rules: tuple[int,
     """The frame with predicted part ``part``, accepting flag ``accepting`` and the kernel
     dotted rules ``rules`` (sorted), from ``BOTTOM`` (canonical). With ``part`` found by its
     predicted nonterminals, this names a frame across processes (``frame_table``)."""
-    key = ("frame", part.id, accepting, rules)
-    found = g.interned_set(key)
+    kind = _FRAMES + accepting
+    found = g.interned_set(part, kind, rules)
     if found is None:
         bottom = g.bottom_base
-        found = _new_set(g, key, part, accepting, tuple([bottom | r for r in rules]))
+        found = _new_set(g, part.interned[kind], rules, part, accepting,
+                         tuple([bottom | r for r in rules]))
         found.frame = found
     return found
 
@@ -352,10 +361,10 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = fr
     part = g.predicted_part(predicted)
     # the predicted part and the accepting flag and the items from earlier origins determine
     # the set (uids are never reused, so a key naming a dropped set matches no live one)
-    key = (part.id, accepting, _sorted_distinct(kernel))
-    found = g.interned_set(key)
+    key = _sorted_distinct(kernel)
+    found = g.interned_set(part, accepting, key)
     if found is None:
-        found = _new_set(g, key, part, accepting, key[2])
+        found = _new_set(g, part.interned[accepting], key, part, accepting, key)
     return found, popped
 
 
@@ -486,10 +495,10 @@ def _cascade(g: EarleyGrammar, completion: int, base: int, depth: int) -> Cascad
     return found
 
 
-def _new_set(g: EarleyGrammar, key: tuple, part: Part, accepting: bool,
+def _new_set(g: EarleyGrammar, table: dict, key: tuple, part: Part, accepting: bool,
              kernel: tuple[Item, ...]) -> EarleySet:
-    """Build and intern the set of predicted part ``part`` and the items from earlier origins
-    ``kernel`` (distinct, sorted), indexed by awaited symbol. Keys and kernels are tuples of
+    """Build the set of predicted part ``part`` and the items from earlier origins ``kernel``
+    (distinct, sorted), indexed by awaited symbol, and intern it under ``key`` in ``table``. Keys and kernels are tuples of
     ints, which the cyclic GC stops tracking on its first visit (frozensets it traverses at
     every collection)."""
     dr_next, mask, shift, by_uid = g.dr_next, g.rule_mask, g.shift, g.by_uid
@@ -522,5 +531,5 @@ def _new_set(g: EarleyGrammar, key: tuple, part: Part, accepting: bool,
     found.inherited = {sym: group[0] if len(group) == 1 else tuple(group)
                        for sym, group in groups.items()}
     found.origins = origins[0] if len(origins) == 1 else tuple(origins)
-    g.intern(key, found)
+    g.intern(table, key, found)
     return found

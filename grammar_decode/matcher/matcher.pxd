@@ -70,6 +70,6 @@ cdef _Judged _walk(CCompiledGrammar compiled, CEarleySet frame, list children)
 @cython.locals(outcome=COutcome, valid=object, rest=CRemainderSet, i=Py_ssize_t)
 cdef _follow(CCompiledGrammar compiled, CEarleySet here, tuple path, frozenset emitted,
              CRemainderSet rs, _TokenSet tokens, list pops)
-@cython.locals(steps=dict, lexemes=dict, key=tuple)
+@cython.locals(steps=dict)
 cdef tuple _lexeme_step(CCompiledGrammar compiled, CEarleySet s, frozenset emitted)
 cdef object _emit_set(CCompiledGrammar compiled, CEarleySet s, object ctx, frozenset emitted)

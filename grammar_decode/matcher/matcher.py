@@ -473,22 +473,24 @@ def _lexeme_step(compiled: CompiledGrammar, s: EarleySet, emitted: frozenset[int
                  ) -> tuple[EarleySet | None, bool]:
     """Scan a lexeme of terminals ``emitted`` (ignored terminals leave the parse unchanged):
     (next set or None, popped; see ``earley.scan_frame``). Cached per grammar (forgotten all
-    at once past ``LEXEME_STEPS_LIMIT`` entries) as the next set, or in a 1-tuple when the
-    step popped (rare): no pair per entry for the cyclic GC to traverse."""
-    steps, lexemes = compiled.lexeme_steps, compiled.lexeme_ids
-    lexeme = lexemes.get(emitted)
-    if lexeme is None:
-        lexeme = lexemes[emitted] = len(lexemes)
-    key = (s.uid, lexeme)  # atoms only: the GC stops tracking such keys (uids never reused)
-    found = steps.get(key, steps)
+    at once past ``LEXEME_STEPS_LIMIT`` entries) by lexeme, then by the set's uid: no key
+    object per step (a (uid, lexeme) pair was one more tuple per step for the cyclic GC to
+    visit), the next set as it is, or in a 1-tuple when the step popped (rare)."""
+    steps = compiled.lexeme_steps.get(emitted)
+    if steps is None:
+        steps = compiled.lexeme_steps[emitted] = {}
+    found = steps.get(s.uid, steps)
     if found is steps:
         if emitted <= compiled.ignored_ids:
             nxt, popped = s, False
         else:
             nxt, popped = scan_frame(compiled.earley, s, emitted)
-        if len(steps) >= LEXEME_STEPS_LIMIT:
-            steps.clear()
-        steps[key] = (nxt,) if popped else nxt
+        if compiled.lexeme_step_count >= LEXEME_STEPS_LIMIT:
+            compiled.lexeme_steps.clear()
+            compiled.lexeme_step_count = 0
+            steps = compiled.lexeme_steps[emitted] = {}
+        steps[s.uid] = (nxt,) if popped else nxt
+        compiled.lexeme_step_count += 1
         return nxt, popped
     if type(found) is tuple:
         return found[0], True
