@@ -43,7 +43,7 @@ def _named(compiled) -> dict:
     mask = compiled.earley.rule_mask
     out = {}
     for (frame, key), kept in compiled.frame_table.items():
-        name = (tuple(sorted(frame.part.predicted)), frame.accepting,
+        name = (frame.part.predicted, frame.accepting,
                 tuple(item & mask for item in frame.kernel))
         value = [sorted(_token_ids(kept.tokens, compiled.vocab_size))]
         if isinstance(kept, matcher_module._Verdict):

@@ -11,14 +11,14 @@ cdef class EarleyGrammar:
     cdef public list rule_offset, dr_next, dr_lhs, predict, nullable, own_items, predicts
     cdef public Py_ssize_t n_nonterminals, shift, rule_mask, bottom_base
     cdef public object _uids, _forget
-    cpdef Part predicted_part(self, frozenset predicted)
+    cpdef Part predicted_part(self, object predicted)
     cpdef tuple completion_chain(self, Part part, Py_ssize_t lhs)
     cpdef intern(self, dict table, tuple key, EarleySet found)
     cpdef object interned_set(self, Part part, Py_ssize_t kind, tuple key)
 
 
 cdef class Part:
-    cdef public frozenset predicted
+    cdef public object predicted
     cdef public dict own, chains, expected
     cdef public frozenset terminals
     cdef public tuple interned
@@ -45,14 +45,14 @@ cpdef EarleySet frame_of(EarleyGrammar g, EarleySet s)
 @cython.locals(found=EarleySet, kind=Py_ssize_t)
 cpdef EarleySet frame_named(EarleyGrammar g, Part part, bint accepting, tuple rules)
 @cython.locals(kernel=list, part=Part, key=tuple, found=EarleySet)
-cpdef tuple _closure(EarleyGrammar g, list seeds, frozenset predicted=*, bint accepting=*)
+cpdef tuple _closure(EarleyGrammar g, list seeds, object predicted=*, bint accepting=*)
 @cython.locals(distinct=list, previous=cython.longlong, current=cython.longlong,
                i=Py_ssize_t)
 cdef tuple _sorted_distinct(list items)
 @cython.locals(popped=bint, seen=set, kernel=list, dr_next=list,
                dr_lhs=list, nullable=list, predicts=list, cascades=dict, found=tuple,
                items=object, more=list, cascade_popped=bint, cascade_accepting=bint)
-cdef tuple _derive(EarleyGrammar g, list agenda, frozenset predicted, bint accepting,
+cdef tuple _derive(EarleyGrammar g, list agenda, object predicted, bint accepting,
                    Py_ssize_t depth=*)
 @cython.locals(origin=EarleySet, inherited=dict, agenda=list, accepting=bint)
 cdef tuple _completed_at(EarleyGrammar g, object completion, object base)

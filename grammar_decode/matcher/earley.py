@@ -44,6 +44,8 @@ from grammar_decode.errors import GrammarCompileError
 from grammar_decode.grammar.ir import Grammar
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from grammar_decode.matcher.lexer import ContextLexer
 
 _START = "$start"
@@ -79,7 +81,7 @@ class EarleyGrammar:
         self.rule_mask = (1 << self.shift) - 1
         self.bottom_base = _BOTTOM_UID << self.shift
         self.own_items, self.predicts = self._predictions(rules)
-        self._predicted_parts: dict[frozenset[int], Part] = {}
+        self._predicted_parts: dict[int, Part] = {}
         # one frozenset per distinct expected-terminal set: sets share it (fewer GC objects)
         self._expected: dict[frozenset[int], frozenset[int]] = {}
         # uid -> weak reference to the live set (the sets themselves are interned on their
@@ -98,10 +100,10 @@ class EarleyGrammar:
         self.cascades: dict[int, Cascade] = {}  # see ``_cascade``
 
     def _predictions(self, rules: list[tuple[int, tuple[int, ...]]]
-                     ) -> tuple[list[tuple[Item, ...]], list[frozenset[int]]]:
+                     ) -> tuple[list[tuple[Item, ...]], list[int]]:
         """Per nonterminal: the waiting items a set predicts for it (each rule, its dot past
         every nullable prefix, origin uid 0: the set itself), and every nonterminal predicted
-        with it."""
+        with it (a ``nonterminal_mask``)."""
         own: list[list[Item]] = [[] for _ in range(self.n_nonterminals)]
         calls: list[set[int]] = [set() for _ in range(self.n_nonterminals)]
         for r, (lhs, rhs) in enumerate(rules):
@@ -118,16 +120,16 @@ class EarleyGrammar:
                 for b in calls[todo.pop()] - seen:
                     seen.add(b)
                     todo.append(b)
-            predicts.append(frozenset(seen))
+            predicts.append(nonterminal_mask(seen))
         return [tuple(items) for items in own], predicts
 
-    def predicted_part(self, predicted: frozenset[int]) -> Part:
-        """The items a set predicts for the nonterminals ``predicted``; cached (forgotten all
-        at once past 4096 entries; ids never reused, sets keep their part alive)."""
+    def predicted_part(self, predicted: int) -> Part:
+        """The items a set predicts for the nonterminals ``predicted`` (a ``nonterminal_mask``);
+        cached (forgotten all at once past 4096 entries; sets keep their part alive)."""
         found = self._predicted_parts.get(predicted)
         if found is None:
             waiting: dict[int, list[Item]] = {}
-            for a in predicted:
+            for a in nonterminals_in(predicted):
                 for item in self.own_items[a]:
                     waiting.setdefault(self.dr_next[item], []).append(item)
             if len(self._predicted_parts) >= 4096:
@@ -165,8 +167,10 @@ class EarleyGrammar:
                             continue
                         break
                 i += 1
-            predicted = frozenset().union(*[self.predicts[dr_next[d]] for d in advanced
-                                            if dr_next[d] >= 0])
+            predicted = 0
+            for d in advanced:
+                if dr_next[d] >= 0:
+                    predicted |= self.predicts[dr_next[d]]
             found = part.chains[lhs] = (tuple(advanced), tuple(completed), predicted)
         return found
 
@@ -226,6 +230,26 @@ _BOTTOM_UID = 1
 Chain = tuple  # (advanced dotted rules, completed nonterminals, predicted nonterminals)
 
 
+def nonterminal_mask(nonterminals: Iterable[int]) -> int:
+    """A set of nonterminal ids as an int with bit ``a`` set for each id ``a``: unions and
+    hashes of a few machine words, and an int is never tracked by the cyclic GC (a frozenset
+    of the predicted nonterminals was, in every cached completion)."""
+    mask = 0
+    for a in nonterminals:
+        mask |= 1 << a
+    return mask
+
+
+def nonterminals_in(mask: int) -> list[int]:
+    """The nonterminal ids of a ``nonterminal_mask``, ascending."""
+    ids = []
+    while mask:
+        low = mask & -mask
+        ids.append(low.bit_length() - 1)
+        mask ^= low
+    return ids
+
+
 class Part:
     """The items a set predicts (origin uid 0, by awaited symbol), shared by every set that
     predicts the same nonterminals, with its completion chains (``completion_chain``) and the
@@ -238,8 +262,9 @@ class Part:
 
     __slots__ = ("predicted", "own", "terminals", "chains", "expected", "interned")
 
-    def __init__(self, predicted: frozenset[int], own: dict[int, tuple[Item, ...]]) -> None:
-        self.predicted = predicted  # the nonterminals it predicts (its name across processes)
+    def __init__(self, predicted: int, own: dict[int, tuple[Item, ...]]) -> None:
+        # the nonterminals it predicts (a ``nonterminal_mask``; its name across processes)
+        self.predicted = predicted
         self.own = own
         self.terminals = frozenset(-s - 1 for s in own if s < 0)
         self.chains: dict[int, Chain] = {}
@@ -352,7 +377,7 @@ def frame_named(g: EarleyGrammar, part: Part, accepting: bool, rules: tuple[int,
     return found
 
 
-def _closure(g: EarleyGrammar, seeds: list[Item], predicted: frozenset[int] = frozenset(),
+def _closure(g: EarleyGrammar, seeds: list[Item], predicted: int = 0,
              accepting: bool = False) -> tuple[EarleySet, bool]:
     """Close ``seeds`` (items with an earlier origin) under completion; the items predicted
     here are a cached function of the predicted nonterminals (``predicted_part``). Also
@@ -391,8 +416,8 @@ CASCADES_LIMIT = 1 << 16  # cached completions per grammar (forgotten all at onc
 CASCADE_DEPTH = 64  # nested cascades computed at once; deeper completions are done in line
 
 
-def _derive(g: EarleyGrammar, agenda: list[Item], predicted: frozenset[int], accepting: bool,
-            depth: int = 0) -> tuple[list[Item], frozenset[int], bool, bool]:
+def _derive(g: EarleyGrammar, agenda: list[Item], predicted: int, accepting: bool,
+            depth: int = 0) -> tuple[list[Item], int, bool, bool]:
     """What the items ``agenda`` (with earlier origins) put in the set being closed: its
     waiting items from earlier origins (duplicates allowed), the nonterminals predicted
     there (with ``predicted``), whether it accepts (or ``accepting``), and whether an item
@@ -439,15 +464,13 @@ def _derive(g: EarleyGrammar, agenda: list[Item], predicted: frozenset[int], acc
             else:
                 items, cascade_predicted, cascade_accepting, cascade_popped = found
             kernel.extend(items)
-            if cascade_predicted and not cascade_predicted <= predicted:
-                predicted = predicted | cascade_predicted if predicted else cascade_predicted
+            predicted |= cascade_predicted
             accepting = accepting or cascade_accepting
             popped = popped or cascade_popped
             continue
         kernel.append(item)
         if sym >= 0:
-            if sym not in predicted:
-                predicted = predicted | predicts[sym] if predicted else predicts[sym]
+            predicted |= predicts[sym]
             if nullable[sym]:  # a nonterminal completed here is nullable
                 if seen is None:
                     seen = {item}
@@ -459,7 +482,7 @@ Cascade = tuple  # (waiting items, predicted nonterminals, accepting, popped); s
 
 
 def _completed_at(g: EarleyGrammar, completion: int, base: int
-                  ) -> tuple[list[Item], list[Item], frozenset[int], bool]:
+                  ) -> tuple[list[Item], list[Item], int, bool]:
     """Completing a nonterminal at an earlier set (``completion`` = its base | nonterminal):
     that set's own items advanced past it, its items from earlier origins advanced (still to
     be closed), the nonterminals predicted, and whether ``$start`` completed."""
@@ -498,9 +521,9 @@ def _cascade(g: EarleyGrammar, completion: int, base: int, depth: int) -> Cascad
 def _new_set(g: EarleyGrammar, table: dict, key: tuple, part: Part, accepting: bool,
              kernel: tuple[Item, ...]) -> EarleySet:
     """Build the set of predicted part ``part`` and the items from earlier origins ``kernel``
-    (distinct, sorted), indexed by awaited symbol, and intern it under ``key`` in ``table``. Keys and kernels are tuples of
-    ints, which the cyclic GC stops tracking on its first visit (frozensets it traverses at
-    every collection)."""
+    (distinct, sorted), indexed by awaited symbol, and intern it under ``key`` in ``table``.
+    Keys and kernels are tuples of ints, which the cyclic GC stops tracking on its first
+    visit (frozensets it traverses at every collection)."""
     dr_next, mask, shift, by_uid = g.dr_next, g.rule_mask, g.shift, g.by_uid
     groups: dict[int, list[Item]] = {}
     origins: list[EarleySet] = []
