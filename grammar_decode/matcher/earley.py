@@ -427,9 +427,11 @@ def _derive(g: EarleyGrammar, agenda: list[Item], predicted: int, accepting: boo
     popped = False
     # items met, and the completions applied as ~(origin base | nonterminal): one set, as
     # most agendas hold two or three items and making a set costs more than using it; made
-    # when a completion or a nullable symbol comes (most agendas are one waiting item). The
-    # items given are distinct, so an item met before it was made is at worst done twice
-    # (its kernel entry is deduplicated by ``_closure``)
+    # only when something may come again: a completion with more items still to come (or
+    # whose items come next, done in line), or a nullable symbol (most agendas are one
+    # waiting item, often a completion). The items given are distinct, so an item met
+    # before it was made is at worst done twice (its kernel entry is deduplicated by
+    # ``_closure``)
     seen: set[int] | None = None
     kernel: list[Item] = []
     dr_next, dr_lhs, nullable, predicts = g.dr_next, g.dr_lhs, g.nullable, g.predicts
@@ -448,15 +450,18 @@ def _derive(g: EarleyGrammar, agenda: list[Item], predicted: int, accepting: boo
                 popped = True
                 continue
             completion = base | dr_lhs[dr]
-            if seen is None:
-                seen = {item}
-            elif ~completion in seen:
-                continue
-            seen.add(~completion)
+            if seen is not None:
+                if ~completion in seen:
+                    continue
+                seen.add(~completion)
+            elif agenda:
+                seen = {item, ~completion}
             found = cascades.get(completion)
             if found is None and depth < CASCADE_DEPTH:
                 found = _cascade(g, completion, base, depth + 1)
             if found is None:  # too deep to recurse: done here, uncached
+                if seen is None:
+                    seen = {item, ~completion}
                 items, more, cascade_predicted, cascade_accepting = _completed_at(
                     g, completion, base)
                 agenda.extend(more)
