@@ -148,15 +148,15 @@ def test_the_contexts_of_a_grammar_share_one_object_per_lexeme() -> None:
 
 
 def test_predicted_nonterminals_are_bit_masks() -> None:
-    """A set of nonterminals is an int with one bit per id (``nonterminal_mask``): it reads
+    """A set of ids is an int with one bit per id (``id_mask``): it reads
     back as the ids given, and a predicted part holds the items of exactly its ids."""
     rng = random.Random(3)
     for _ in range(300):
         ids = {rng.randrange(400) for _ in range(rng.randrange(40))}
-        assert earley.nonterminals_in(earley.nonterminal_mask(ids)) == sorted(ids)
+        assert earley.ids_in(earley.id_mask(ids)) == sorted(ids)
     g = compile_grammar(GRAMMAR, _vocab(), cache_dir=False).earley
     for a in range(g.n_nonterminals):
-        predicted = earley.nonterminals_in(g.predicts[a])
+        predicted = earley.ids_in(g.predicts[a])
         assert a in predicted
         part = g.predicted_part(g.predicts[a])
         assert part.predicted == g.predicts[a]

@@ -58,8 +58,8 @@ cdef tuple _derive(EarleyGrammar g, list agenda, object predicted, bint acceptin
 cdef tuple _completed_at(EarleyGrammar g, object completion, object base)
 @cython.locals(own=list, agenda=list, kernel=list, found=tuple, cascades=dict)
 cpdef tuple _cascade(EarleyGrammar g, object completion, object base, Py_ssize_t depth)
-@cython.locals(dr_next=list, by_uid=dict, groups=dict, waited=tuple, expected=frozenset,
-               found=EarleySet, origins=list, group=list, current=cython.longlong,
+@cython.locals(dr_next=list, by_uid=dict, inherited=dict, expected=frozenset,
+               found=EarleySet, origins=list, current=cython.longlong,
                uid=cython.longlong, previous=cython.longlong, mask=Py_ssize_t, shift=Py_ssize_t)
 cdef EarleySet _new_set(EarleyGrammar g, dict table, tuple key, Part part, bint accepting,
                         tuple kernel)

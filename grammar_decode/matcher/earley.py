@@ -103,7 +103,7 @@ class EarleyGrammar:
                      ) -> tuple[list[tuple[Item, ...]], list[int]]:
         """Per nonterminal: the waiting items a set predicts for it (each rule, its dot past
         every nullable prefix, origin uid 0: the set itself), and every nonterminal predicted
-        with it (a ``nonterminal_mask``)."""
+        with it (an ``id_mask``)."""
         own: list[list[Item]] = [[] for _ in range(self.n_nonterminals)]
         calls: list[set[int]] = [set() for _ in range(self.n_nonterminals)]
         for r, (lhs, rhs) in enumerate(rules):
@@ -120,16 +120,16 @@ class EarleyGrammar:
                 for b in calls[todo.pop()] - seen:
                     seen.add(b)
                     todo.append(b)
-            predicts.append(nonterminal_mask(seen))
+            predicts.append(id_mask(seen))
         return [tuple(items) for items in own], predicts
 
     def predicted_part(self, predicted: int) -> Part:
-        """The items a set predicts for the nonterminals ``predicted`` (a ``nonterminal_mask``);
+        """The items a set predicts for the nonterminals ``predicted`` (an ``id_mask``);
         cached (forgotten all at once past 4096 entries; sets keep their part alive)."""
         found = self._predicted_parts.get(predicted)
         if found is None:
             waiting: dict[int, list[Item]] = {}
-            for a in nonterminals_in(predicted):
+            for a in ids_in(predicted):
                 for item in self.own_items[a]:
                     waiting.setdefault(self.dr_next[item], []).append(item)
             if len(self._predicted_parts) >= 4096:
@@ -230,18 +230,18 @@ _BOTTOM_UID = 1
 Chain = tuple  # (advanced dotted rules, completed nonterminals, predicted nonterminals)
 
 
-def nonterminal_mask(nonterminals: Iterable[int]) -> int:
-    """A set of nonterminal ids as an int with bit ``a`` set for each id ``a``: unions and
-    hashes of a few machine words, and an int is never tracked by the cyclic GC (a frozenset
-    of the predicted nonterminals was, in every cached completion)."""
+def id_mask(ids: Iterable[int]) -> int:
+    """A set of small ids (nonterminals, terminals) as an int with bit ``a`` set for each id
+    ``a``: unions and hashes of a few machine words, and an int is never tracked by the cyclic
+    GC (a frozenset of the predicted nonterminals was, in every cached completion)."""
     mask = 0
-    for a in nonterminals:
+    for a in ids:
         mask |= 1 << a
     return mask
 
 
-def nonterminals_in(mask: int) -> list[int]:
-    """The nonterminal ids of a ``nonterminal_mask``, ascending."""
+def ids_in(mask: int) -> list[int]:
+    """The ids of an ``id_mask``, ascending."""
     ids = []
     while mask:
         low = mask & -mask
@@ -263,13 +263,14 @@ class Part:
     __slots__ = ("predicted", "own", "terminals", "chains", "expected", "interned")
 
     def __init__(self, predicted: int, own: dict[int, tuple[Item, ...]]) -> None:
-        # the nonterminals it predicts (a ``nonterminal_mask``; its name across processes)
+        # the nonterminals it predicts (an ``id_mask``; its name across processes)
         self.predicted = predicted
         self.own = own
         self.terminals = frozenset(-s - 1 for s in own if s < 0)
         self.chains: dict[int, Chain] = {}
-        # terminals awaited by a set's earlier items -> the set's expected terminals (shared)
-        self.expected: dict[tuple[int, ...], frozenset[int]] = {}
+        # terminals awaited by a set's earlier items (an ``id_mask``) -> the set's expected
+        # terminals (shared)
+        self.expected: dict[int, frozenset[int]] = {}
         self.interned: tuple[dict[tuple[Item, ...], _KeyedRef], ...] = ({}, {}, {}, {})
 
 
@@ -530,34 +531,37 @@ def _new_set(g: EarleyGrammar, table: dict, key: tuple, part: Part, accepting: b
     Keys and kernels are tuples of ints, which the cyclic GC stops tracking on its first
     visit (frozensets it traverses at every collection)."""
     dr_next, mask, shift, by_uid = g.dr_next, g.rule_mask, g.shift, g.by_uid
-    groups: dict[int, list[Item]] = {}
+    # by awaited symbol, an item alone as itself, more as a tuple of ints: the cyclic GC
+    # stops tracking tuples of ints (and then the dict) on its first visit, an int it never
+    # tracks (most groups hold one item: a cold Go pass left ~9k one-item tuples for it)
+    inherited: dict[int, Item | tuple[Item, ...]] = {}
     origins: list[EarleySet] = []
+    waited = 0  # the terminals awaited (an ``id_mask``)
     previous = _BOTTOM_UID
     for item in kernel:  # sorted: the items of one origin are adjacent
         current = item  # a C integer in the compiled build (``item`` stays the object)
         sym = dr_next[current & mask]
-        group = groups.get(sym)
+        group = inherited.get(sym)
         if group is None:
-            groups[sym] = [item]
+            inherited[sym] = item
+            if sym < 0:
+                waited |= 1 << (-sym - 1)
+        elif type(group) is int:
+            inherited[sym] = (group, item)
         else:
-            group.append(item)
+            inherited[sym] = group + (item,)
         uid = current >> shift
         if uid != previous:
             previous = uid
             origins.append(by_uid[uid]())
-    waited = tuple(sorted([-sym - 1 for sym in groups if sym < 0]))  # terminals awaited
     expected = part.expected.get(waited)
     if expected is None:  # per part: a union and a frozenset hash saved on most new sets
-        expected = part.terminals.union(waited)
+        expected = part.terminals.union(ids_in(waited))
         expected = part.expected[waited] = g._expected.setdefault(expected, expected)
     found = EarleySet(accepting, expected)
     found.part = part
     found.kernel = kernel
-    # an item alone as itself, more as a tuple of ints: the cyclic GC stops tracking tuples
-    # of ints (and then the dict) on its first visit, an int it never tracks (most groups
-    # hold one item: a cold Go pass left ~9k one-item tuples for it to visit)
-    found.inherited = {sym: group[0] if len(group) == 1 else tuple(group)
-                       for sym, group in groups.items()}
+    found.inherited = inherited
     found.origins = origins[0] if len(origins) == 1 else tuple(origins)
     g.intern(table, key, found)
     return found

@@ -24,8 +24,7 @@ import numpy as np
 from grammar_decode.accel import source_digest
 from grammar_decode.cache import read_checked, write_checked
 from grammar_decode.maskstore.remainders import RemainderSet
-from grammar_decode.matcher.earley import (EarleySet, frame_named, nonterminal_mask,
-                                            nonterminals_in)
+from grammar_decode.matcher.earley import EarleySet, frame_named, id_mask, ids_in
 from grammar_decode.matcher.matcher import _Judged, _Verdict, table_put
 
 if TYPE_CHECKING:
@@ -85,7 +84,7 @@ class _Writer:
         found = self.frames.get(id(frame))
         if found is None:
             found = self.frames[id(frame)] = len(self.frames)
-            predicted = nonterminals_in(frame.part.predicted)
+            predicted = ids_in(frame.part.predicted)
             rules = [item & rule_mask for item in frame.kernel]
             self.frame_code += [len(predicted), *predicted, int(frame.accepting), len(rules),
                                 *rules]
@@ -202,7 +201,7 @@ def _read(compiled: CompiledGrammar, z: Any) -> list[tuple[tuple, Any]]:
     frames, pos, flat = [], 0, z["frames"].tolist()
     while pos < len(flat):
         n = flat[pos]
-        predicted = nonterminal_mask(flat[pos + 1:pos + 1 + n])
+        predicted = id_mask(flat[pos + 1:pos + 1 + n])
         accepting = bool(flat[pos + 1 + n])
         m = flat[pos + 2 + n]
         rules = tuple(flat[pos + 3 + n:pos + 3 + n + m])
