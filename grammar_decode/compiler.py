@@ -268,7 +268,7 @@ class CompiledGrammar:
         self.mask_memo.clear()
         self.lexeme_steps.clear()
         self.lexeme_step_count = 0
-        self.earley.cascades.clear()
+        self.earley.clear_caches()
         self.frame_memo.clear()
         self.verdicts.clear()
 

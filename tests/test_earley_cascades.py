@@ -162,3 +162,22 @@ def test_predicted_nonterminals_are_bit_masks() -> None:
         assert part.predicted == g.predicts[a]
         own = sorted(item for group in part.own.values() for item in group)
         assert own == sorted(item for b in predicted for item in g.own_items[b])
+
+
+def test_lexemes_completing_one_nonterminal_at_one_set_share_its_closure() -> None:
+    """Scanning "a" or "b" after "((" completes ``e`` at the same set: the second scan reads
+    the set the first one closed (``earley.completed_sets``) and reaches the same set."""
+    vocab = TokenVocabulary([None, b"(", b")", b"a", b"b"], [0], name="completions")
+    compiled = compile_grammar('start: "(" e ")"\ne: "a" | "b" | "(" e ")"\n', vocab,
+                               cache_dir=False)
+    g = compiled.earley
+    first, second = GrammarMatcher(compiled), GrammarMatcher(compiled)
+    assert first.accept_text("((a)")
+    cached = dict(g.completed_sets)
+    assert cached
+    assert second.accept_text("((b)")
+    assert second._set is first._set and g.completed_sets == cached
+    compiled.clear_parse_caches()
+    assert not g.completed_sets and not g.cascades
+    third = GrammarMatcher(compiled)
+    assert third.accept_text("((b)") and third._set is first._set

@@ -7,7 +7,8 @@ cimport cython
 
 cdef class EarleyGrammar:
     cdef public dict terminal_ids, nt_ids, _predicted_parts, _expected, by_uid
-    cdef public dict cascades
+    cdef public dict cascades, completed_sets
+    cpdef clear_caches(self)
     cdef public list rule_offset, dr_next, dr_lhs, predict, nullable, own_items, predicts
     cdef public Py_ssize_t n_nonterminals, shift, rule_mask, bottom_base
     cdef public object _uids, _forget
@@ -40,6 +41,8 @@ cdef class EarleySet:
 @cython.locals(own=dict, inherited=dict, seeds=list, t=object)
 cpdef tuple scan_frame(EarleyGrammar g, EarleySet last, frozenset terminals)
 cdef _add_advanced(list items, object waiting)
+@cython.locals(dr=Py_ssize_t, found=tuple)
+cdef tuple _single_seed(EarleyGrammar g, object item)
 @cython.locals(kernel=tuple, rules=tuple)
 cpdef EarleySet frame_of(EarleyGrammar g, EarleySet s)
 @cython.locals(found=EarleySet, kind=Py_ssize_t)

@@ -98,6 +98,12 @@ class EarleyGrammar:
 
         self._forget = forget
         self.cascades: dict[int, Cascade] = {}  # see ``_cascade``
+        self.completed_sets: dict[int, tuple[EarleySet, bool]] = {}  # see ``scan_frame``
+
+    def clear_caches(self) -> None:
+        """Forget the cached completions and the sets they lead to (kept alive by them)."""
+        self.cascades.clear()
+        self.completed_sets.clear()
 
     def _predictions(self, rules: list[tuple[int, tuple[int, ...]]]
                      ) -> tuple[list[tuple[Item, ...]], list[int]]:
@@ -334,7 +340,29 @@ def scan_frame(g: EarleyGrammar, last: EarleySet, terminals: frozenset[int]
         _add_advanced(seeds, inherited.get(-(t + 1)))
     if not seeds:
         return None, False
+    if len(seeds) == 1:
+        return _single_seed(g, seeds[0])
     return _closure(g, seeds)
+
+
+def _single_seed(g: EarleyGrammar, item: Item) -> tuple[EarleySet, bool]:
+    """The closure of one scanned item. When it completes a nonterminal at an earlier set,
+    the next set is a function of that completion alone (origin base | nonterminal), so it is
+    cached per grammar with the cascades: the lexemes that complete the same nonterminal at
+    the same set (a name, a string, a number as an operand) lead to one set, found without
+    closing again."""
+    dr = item & g.rule_mask
+    base = item - dr
+    if g.dr_next[dr] is not None or base == g.bottom_base:
+        return _closure(g, [item])
+    completion = base | g.dr_lhs[dr]
+    found = g.completed_sets.get(completion)
+    if found is None:
+        found = _closure(g, [item])
+        if len(g.completed_sets) >= CASCADES_LIMIT:
+            g.completed_sets.clear()
+        g.completed_sets[completion] = found
+    return found
 
 
 def _add_advanced(items: list[Item], waiting: Item | tuple[Item, ...] | None) -> None:
