@@ -350,7 +350,8 @@ def _single_seed(g: EarleyGrammar, item: Item) -> tuple[EarleySet, bool]:
     the next set is a function of that completion alone (origin base | nonterminal), so it is
     cached per grammar with the cascades: the lexemes that complete the same nonterminal at
     the same set (a name, a string, a number as an operand) lead to one set, found without
-    closing again."""
+    closing again. That set is the completion's cascade made a set (its items are already
+    sorted and distinct), so it is built from the cascade directly."""
     dr = item & g.rule_mask
     base = item - dr
     if g.dr_next[dr] is not None or base == g.bottom_base:
@@ -358,7 +359,14 @@ def _single_seed(g: EarleyGrammar, item: Item) -> tuple[EarleySet, bool]:
     completion = base | g.dr_lhs[dr]
     found = g.completed_sets.get(completion)
     if found is None:
-        found = _closure(g, [item])
+        cascade = g.cascades.get(completion)
+        if cascade is None and CASCADE_DEPTH > 0:
+            cascade = _cascade(g, completion, base, 1)
+        if cascade is None:  # cascades turned off: closed in line
+            found = _closure(g, [item])
+        else:
+            items, predicted, accepting, popped = cascade
+            found = (_interned(g, predicted, accepting, items), popped)
         if len(g.completed_sets) >= CASCADES_LIMIT:
             g.completed_sets.clear()
         g.completed_sets[completion] = found
@@ -412,14 +420,19 @@ def _closure(g: EarleyGrammar, seeds: list[Item], predicted: int = 0,
     here are a cached function of the predicted nonterminals (``predicted_part``). Also
     returns whether an item with origin ``BOTTOM`` completed (see ``scan_frame``)."""
     kernel, predicted, accepting, popped = _derive(g, seeds, predicted, accepting)
+    return _interned(g, predicted, accepting, _sorted_distinct(kernel)), popped
+
+
+def _interned(g: EarleyGrammar, predicted: int, accepting: bool, kernel: tuple[Item, ...]
+              ) -> EarleySet:
+    """The set predicting ``predicted`` with the items from earlier origins ``kernel``
+    (sorted, distinct): these, and the accepting flag, determine it (uids are never reused,
+    so a key naming a dropped set matches no live one)."""
     part = g.predicted_part(predicted)
-    # the predicted part and the accepting flag and the items from earlier origins determine
-    # the set (uids are never reused, so a key naming a dropped set matches no live one)
-    key = _sorted_distinct(kernel)
-    found = g.interned_set(part, accepting, key)
+    found = g.interned_set(part, accepting, kernel)
     if found is None:
-        found = _new_set(g, part.interned[accepting], key, part, accepting, key)
-    return found, popped
+        found = _new_set(g, part.interned[accepting], kernel, part, accepting, kernel)
+    return found
 
 
 def _sorted_distinct(items: list[Item]) -> tuple[Item, ...]:
@@ -512,7 +525,8 @@ def _derive(g: EarleyGrammar, agenda: list[Item], predicted: int, accepting: boo
     return kernel, predicted, accepting, popped
 
 
-Cascade = tuple  # (waiting items, predicted nonterminals, accepting, popped); see _cascade
+# (waiting items, sorted and distinct; predicted nonterminals; accepting; popped): _cascade
+Cascade = tuple
 
 
 def _completed_at(g: EarleyGrammar, completion: int, base: int
@@ -544,7 +558,7 @@ def _cascade(g: EarleyGrammar, completion: int, base: int, depth: int) -> Cascad
     own, agenda, chain_predicted, accepting = _completed_at(g, completion, base)
     kernel, predicted, accepting, popped = _derive(g, agenda, chain_predicted, accepting,
                                                    depth)
-    found = (tuple(kernel + own), predicted, accepting, popped)
+    found = (_sorted_distinct(kernel + own), predicted, accepting, popped)
     cascades = g.cascades
     if len(cascades) >= CASCADES_LIMIT:
         cascades.clear()
