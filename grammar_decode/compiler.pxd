@@ -24,6 +24,7 @@ cdef class CompiledGrammar:
     cdef public CLRU mask_memo, frame_memo, verdicts
     cdef public bint precomputing
     cdef public double compile_seconds
+    cpdef forget_lexeme_steps(self)
     cpdef object context_for(self, CEarleySet earley_set)
     cpdef object lexer_for(self, frozenset expected)
     cpdef object store_for(self, object lexer)

@@ -262,12 +262,16 @@ class CompiledGrammar:
             return None
         return self._cache_path / self.vocab.content_hash[:16] / name
 
+    def forget_lexeme_steps(self) -> None:
+        """Empty the lexeme-step cache (``matcher._lexeme_step``) and its entry count."""
+        self.lexeme_steps.clear()
+        self.lexeme_step_count = 0
+
     def clear_parse_caches(self) -> None:
         """Forget memoised masks, lexeme steps, cached completions and judgments (mask stores
         and warm()'s frame table are kept)."""
         self.mask_memo.clear()
-        self.lexeme_steps.clear()
-        self.lexeme_step_count = 0
+        self.forget_lexeme_steps()
         self.earley.clear_caches()
         self.frame_memo.clear()
         self.verdicts.clear()

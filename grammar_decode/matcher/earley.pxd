@@ -55,12 +55,14 @@ cdef EarleySet _interned(EarleyGrammar g, object predicted, bint accepting, tupl
                i=Py_ssize_t)
 cdef tuple _sorted_distinct(list items)
 @cython.locals(popped=bint, seen=set, kernel=list, dr_next=list,
-               dr_lhs=list, nullable=list, predicts=list, cascades=dict, found=tuple,
+               dr_lhs=list, nullable=list, predicts=list, found=tuple,
                items=object, more=list, cascade_popped=bint, cascade_accepting=bint)
 cdef tuple _derive(EarleyGrammar g, list agenda, object predicted, bint accepting,
                    Py_ssize_t depth=*)
 @cython.locals(origin=EarleySet, inherited=dict, agenda=list, accepting=bint)
 cdef tuple _completed_at(EarleyGrammar g, object completion, object base)
+@cython.locals(found=tuple)
+cdef tuple _cascade_of(EarleyGrammar g, object completion, object base, Py_ssize_t depth)
 @cython.locals(own=list, agenda=list, kernel=list, found=tuple, cascades=dict)
 cpdef tuple _cascade(EarleyGrammar g, object completion, object base, Py_ssize_t depth)
 @cython.locals(dr_next=list, by_uid=dict, inherited=dict, expected=frozenset,

@@ -359,9 +359,7 @@ def _single_seed(g: EarleyGrammar, item: Item) -> tuple[EarleySet, bool]:
     completion = base | g.dr_lhs[dr]
     found = g.completed_sets.get(completion)
     if found is None:
-        cascade = g.cascades.get(completion)
-        if cascade is None and CASCADE_DEPTH > 0:
-            cascade = _cascade(g, completion, base, 1)
+        cascade = _cascade_of(g, completion, base, 0)
         if cascade is None:  # cascades turned off: closed in line
             found = _closure(g, [item])
         else:
@@ -477,7 +475,7 @@ def _derive(g: EarleyGrammar, agenda: list[Item], predicted: int, accepting: boo
     seen: set[int] | None = None
     kernel: list[Item] = []
     dr_next, dr_lhs, nullable, predicts = g.dr_next, g.dr_lhs, g.nullable, g.predicts
-    mask, bottom, cascades = g.rule_mask, g.bottom_base, g.cascades
+    mask, bottom = g.rule_mask, g.bottom_base
     while agenda:
         item = agenda.pop()
         if seen is not None:
@@ -498,9 +496,7 @@ def _derive(g: EarleyGrammar, agenda: list[Item], predicted: int, accepting: boo
                 seen.add(~completion)
             elif agenda:
                 seen = {item, ~completion}
-            found = cascades.get(completion)
-            if found is None and depth < CASCADE_DEPTH:
-                found = _cascade(g, completion, base, depth + 1)
+            found = _cascade_of(g, completion, base, depth)
             if found is None:  # too deep to recurse: done here, uncached
                 if seen is None:
                     seen = {item, ~completion}
@@ -546,6 +542,16 @@ def _completed_at(g: EarleyGrammar, completion: int, base: int
             accepting = True
         _add_advanced(agenda, inherited.get(b))
     return [base | d for d in advanced], agenda, chain_predicted, accepting
+
+
+def _cascade_of(g: EarleyGrammar, completion: int, base: int, depth: int) -> Cascade | None:
+    """The cascade of ``completion`` (origin ``base``) for a closure ``depth`` cascades down:
+    cached, else computed, unless that would nest deeper than ``CASCADE_DEPTH`` (None: the
+    caller completes it in line)."""
+    found = g.cascades.get(completion)
+    if found is None and depth < CASCADE_DEPTH:
+        found = _cascade(g, completion, base, depth + 1)
+    return found
 
 
 def _cascade(g: EarleyGrammar, completion: int, base: int, depth: int) -> Cascade:

@@ -486,8 +486,7 @@ def _lexeme_step(compiled: CompiledGrammar, s: EarleySet, emitted: frozenset[int
         else:
             nxt, popped = scan_frame(compiled.earley, s, emitted)
         if compiled.lexeme_step_count >= LEXEME_STEPS_LIMIT:
-            compiled.lexeme_steps.clear()
-            compiled.lexeme_step_count = 0
+            compiled.forget_lexeme_steps()
             steps = compiled.lexeme_steps[emitted] = {}
         steps[s.uid] = (nxt,) if popped else nxt
         compiled.lexeme_step_count += 1
