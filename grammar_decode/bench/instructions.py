@@ -20,15 +20,26 @@ counted child compiles with that cache and reads the table (``frame_table.load``
 folder starts empty for every count, as what ``warm()`` explores depends on the stores it
 finds there; with the plans ending well within the budgets, the table is then the same each
 time (Go at Qwen2.5: 45,861 judgments, counts within 0.03%). Each
-tree runs from a copy at one fixed path with ``PYTHONHASHSEED=0``, so the same code counts
-the same whichever folder it comes from, within ~0.2% (seven counts of one tree on
-2026-12-04 spread over 28.80M-28.86M; with address randomisation off, ``setarch -R``, over
-28.93M-28.98M, so that is not the cause): differences under 0.5% decide nothing.
+tree runs from a copy at one fixed path with ``PYTHONHASHSEED=0``, so the same code does the
+same work whichever folder it comes from.
+
+The figure compared is the instructions *outside the C library's allocator* (glibc's
+``malloc``/``free`` and their internals, read per function with ``callgrind_annotate``); the
+allocator's own count is printed beside it. What the allocator does per call depends on the
+state of its free lists, which differs between processes doing the same work: six counts of
+one tree on 2026-12-05 spread over 17.303M-17.318M in all (one CI run once saw two counts
+0.68% apart), and every difference between them lay in ``_int_malloc``, ``_int_free``,
+``unlink_chunk`` and ``malloc_consolidate``; outside the allocator they spread over 485
+instructions (0.003%), and the two counts of one ``--trees . .`` run were 0.025% apart. A
+different environment (its size) moves the figure by ~0.1%.
+The allocator's share is ~1% of the count; the code that calls it still counts (Python's
+object allocator and numpy's allocation code are outside it).
 
 ``--trees`` compares source trees (checkouts or ``git worktree``s, each with its compiled
 modules built by ``python setup.py build_ext --inplace`` when they should count). Printed
-per grammar and tree: instructions, instructions per replayed token, the ratio to the first
-tree, and how many of the hot modules ran compiled. Needs ``valgrind`` (Debian package
+per grammar and tree: instructions (outside the allocator), instructions per replayed token,
+the ratio to the first tree, the allocator's instructions, and how many of the hot modules
+ran compiled. Needs ``valgrind`` (Debian package
 ``valgrind``); a run takes 1-3 minutes per grammar.
 """
 
@@ -53,8 +64,11 @@ DEFAULT_GRAMMARS = ("sql_select", "go_subset")
 MAX_TOKENS = 400  # as in grammar_decode.bench.masks
 POLL_SECONDS = 0.2
 TIMEOUT_SECONDS = 1800.0
+TOOLS = ("valgrind", "callgrind_control", "callgrind_annotate")
 STAGE = Path(tempfile.gettempdir(), "grammar-decode-instructions")  # see _staged
 PREPARE_SECONDS = 120.0  # warm()'s budgets in --table's preparation: ample, so its plan ends
+# glibc's allocator: its source folder (with debug information), else its internal functions
+ALLOCATOR = re.compile(r"(?:^|/)malloc/[^:]*:|:(?:_int_\w+|malloc_consolidate|unlink_chunk[\w.]*)$")
 
 
 def _replayer(grammar: str, tokenizer_name: str, cache: str, warm: bool
@@ -131,8 +145,7 @@ def _child(grammar: str, tokenizer_name: str, passes: int, warm: bool, cache: st
 def _wait_for_go(signal: Path) -> None:
     """Block until the parent writes to the pipe beside ``signal``. A blocked read runs no
     instructions, so nothing of the wait is counted however long the parent takes to switch
-    counting on or off (polling a file counted a load-dependent number of polls; the ~0.2%
-    spread of the counts has another cause, see the module docstring)."""
+    counting on or off (polling a file counted a load-dependent number of polls)."""
     with open(_go_pipe(signal), "rb") as pipe:
         pipe.read(1)
 
@@ -234,10 +247,21 @@ def count(tree: Path, grammar: str, tokenizer: str, passes: int, warm: bool,
         if not totals or first is None:
             raise RuntimeError(f"{tree} {grammar}: no instruction totals:\n{text[-2000:]}")
         tokens = int(first.group(1))
-        instructions = sum(int(t) for t in totals)
-        return {"instructions": instructions, "tokens": tokens,
+        allocator = _allocator_instructions(out)
+        instructions = sum(int(t) for t in totals) - allocator
+        return {"instructions": instructions, "allocator": allocator, "tokens": tokens,
                 "per_token": instructions / (tokens * passes),
                 "modules": f"{first.group(2)} compiled", "table": int(first.group(3))}
+
+
+def _allocator_instructions(out: Path) -> int:
+    """Instructions the C library's allocator ran itself (see the module docstring), from
+    the callgrind output ``out``."""
+    report = subprocess.run(["callgrind_annotate", "--auto=no", "--threshold=100", str(out)],
+                            check=True, capture_output=True, text=True).stdout
+    functions = re.findall(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+) \[[^\]]*libc\.so[^\]]*\]$",
+                           report, re.M)
+    return sum(int(cost.replace(",", "")) for cost, name in functions if ALLOCATOR.search(name))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -265,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     for tree in args.trees:
         if not (tree / "grammar_decode").is_dir():
             parser.error(f"{tree} is not a source tree (no grammar_decode/ in it)")
-    missing = [tool for tool in ("valgrind", "callgrind_control") if shutil.which(tool) is None]
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
         parser.error(f"needs {' and '.join(missing)} (Debian package valgrind)")
     for grammar in args.grammars.split(","):
@@ -276,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             base = base or found["instructions"]
             print(f"{grammar:12s} {str(tree):28s} {found['instructions']:>15,d} instr "
                   f"{found['per_token']:>12,.0f}/token  x{found['instructions'] / base:.3f}  "
+                  f"(+{found['allocator']:,d} in malloc)  "
                   f"{found['modules']}, frame table {found['table']}", flush=True)
     return 0
 
