@@ -12,7 +12,7 @@ import pytest
 from grammar_decode.bench import instructions
 
 
-@pytest.mark.skipif(shutil.which("valgrind") is None or shutil.which("callgrind_control") is None,
+@pytest.mark.skipif(not all(shutil.which(tool) for tool in instructions.TOOLS),
                     reason="needs valgrind")
 def test_the_same_tree_counts_the_same_instructions(capsys) -> None:
     tree = instructions.REPO
@@ -26,13 +26,31 @@ def test_the_same_tree_counts_the_same_instructions(capsys) -> None:
     assert counts[0] > 1_000_000 and abs(counts[1] - counts[0]) <= counts[0] // 200
 
 
+def test_allocator_cost_counts_glibc_malloc_functions_only() -> None:
+    """The figure compared leaves out glibc's allocator (its free lists make the counts of
+    the same work differ between processes): its functions by source folder or internal
+    name, in libc only; Python's own allocator and libc's other functions stay counted."""
+    libc, python = "[/usr/lib/x86_64-linux-gnu/libc.so.6]", "[/usr/lib/libpython3.11.so.1.0]"
+    report = "\n".join([
+        "17,303,307 (100.0%)  PROGRAM TOTALS",
+        f"   90,506 ( 0.52%)  ./malloc/./malloc/malloc.c:_int_malloc {libc}",
+        f"    8,361 ( 0.05%)  ./malloc/./malloc/malloc.c:free {libc}",
+        f"    1,000 ( 0.01%)  ???:unlink_chunk.constprop.0 {libc}",
+        f"      100 ( 0.00%)  ???:_int_free {libc}",
+        f"  249,653 ( 1.44%)  ./string/../sysdeps/x86_64/multiarch/memmove-vec.S:__memcpy {libc}",
+        f"  200,218 ( 1.16%)  Objects/obmalloc.c:_PyObject_Malloc {python}",
+        f"      500 ( 0.00%)  Objects/x.c:_int_malloc {python}",
+    ])
+    assert instructions.allocator_cost(report) == 90_506 + 8_361 + 1_000 + 100
+
+
 def test_rejects_a_folder_that_is_not_a_source_tree(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit):
         instructions.main(["--trees", str(tmp_path)])
     assert "is not a source tree" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(shutil.which("valgrind") is None or shutil.which("callgrind_control") is None,
+@pytest.mark.skipif(not all(shutil.which(tool) for tool in instructions.TOOLS),
                     reason="needs valgrind")
 def test_table_mode_counts_with_the_frame_table_an_ordinary_process_made(capsys) -> None:
     """``--table``: the counted child reads the frame table that warm() made beforehand (the

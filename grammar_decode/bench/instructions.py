@@ -259,6 +259,12 @@ def _allocator_instructions(out: Path) -> int:
     the callgrind output ``out``."""
     report = subprocess.run(["callgrind_annotate", "--auto=no", "--threshold=100", str(out)],
                             check=True, capture_output=True, text=True).stdout
+    return allocator_cost(report)
+
+
+def allocator_cost(report: str) -> int:
+    """The self cost of glibc's allocator functions in a ``callgrind_annotate`` report (lines
+    ``cost (share)  file:function [object]``; only functions of ``libc.so`` count)."""
     functions = re.findall(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+) \[[^\]]*libc\.so[^\]]*\]$",
                            report, re.M)
     return sum(int(cost.replace(",", "")) for cost, name in functions if ALLOCATOR.search(name))
