@@ -71,5 +71,6 @@ cdef _Judged _walk(CCompiledGrammar compiled, CEarleySet frame, list children)
 cdef _follow(CCompiledGrammar compiled, CEarleySet here, tuple path, frozenset emitted,
              CRemainderSet rs, _TokenSet tokens, list pops)
 @cython.locals(steps=dict)
-cdef tuple _lexeme_step(CCompiledGrammar compiled, CEarleySet s, frozenset emitted)
+cdef object _lexeme_step(CCompiledGrammar compiled, CEarleySet s, frozenset emitted)
+cdef object _next_set(object step)
 cdef object _emit_set(CCompiledGrammar compiled, CEarleySet s, object ctx, frozenset emitted)

@@ -338,7 +338,7 @@ def _judge(compiled: CompiledGrammar, s: EarleySet, key: object,
         path = below[i]
         here = s
         for lexeme in path:  # no pop on the frame: none from s either
-            here = _lexeme_step(compiled, here, lexeme)[0]
+            here = _next_set(_lexeme_step(compiled, here, lexeme))
         _follow(compiled, here, path, below[i + 1], below[i + 2], tokens, pops)
     if into is not None:
         return _NO_TOKENS, pops
@@ -444,8 +444,8 @@ def _walk(compiled: CompiledGrammar, frame: EarleySet, children: _Children) -> _
 def _follow(compiled: CompiledGrammar, here: EarleySet, path: tuple, emitted: frozenset[int],
             rs: RemainderSet, tokens: _TokenSet, pops: _Pops) -> None:
     """Scan ``emitted`` after ``here`` (reached by ``path``) and judge ``rs`` there."""
-    nxt, popped = _lexeme_step(compiled, here, emitted)
-    if popped:
+    nxt = _lexeme_step(compiled, here, emitted)
+    if type(nxt) is tuple:  # popped
         # the step from the exact set succeeds too (the same items wait there): a remainder
         # that stays inside an ignored lexeme is viable whatever set it leads to
         valid, rest = rs.settled(compiled.ignored_lexer, compiled.vocab, compiled.next_bytes_of)
@@ -470,12 +470,13 @@ LEXEME_STEPS_LIMIT = 8192  # cached (Earley set, lexeme) steps per grammar
 
 
 def _lexeme_step(compiled: CompiledGrammar, s: EarleySet, emitted: frozenset[int]
-                 ) -> tuple[EarleySet | None, bool]:
+                 ) -> EarleySet | tuple | None:
     """Scan a lexeme of terminals ``emitted`` (ignored terminals leave the parse unchanged):
-    (next set or None, popped; see ``earley.scan_frame``). Cached per grammar (forgotten all
-    at once past ``LEXEME_STEPS_LIMIT`` entries) by lexeme, then by the set's uid: no key
-    object per step (a (uid, lexeme) pair was one more tuple per step for the cyclic GC to
-    visit), the next set as it is, or in a 1-tuple when the step popped (rare)."""
+    the next set, None, or the next set in a 1-tuple when the step popped (rare; see
+    ``earley.scan_frame``), as cached: per grammar (forgotten all at once past
+    ``LEXEME_STEPS_LIMIT`` entries) by lexeme, then by the set's uid. No object per step: a
+    (uid, lexeme) key was one more tuple per step for the cyclic GC to visit, and a (set,
+    popped) answer one more tuple per call (``_next_set`` reads the set)."""
     steps = compiled.lexeme_steps.get(emitted)
     if steps is None:
         steps = compiled.lexeme_steps[emitted] = {}
@@ -488,19 +489,21 @@ def _lexeme_step(compiled: CompiledGrammar, s: EarleySet, emitted: frozenset[int
         if compiled.lexeme_step_count >= LEXEME_STEPS_LIMIT:
             compiled.forget_lexeme_steps()
             steps = compiled.lexeme_steps[emitted] = {}
-        steps[s.uid] = (nxt,) if popped else nxt
+        found = steps[s.uid] = (nxt,) if popped else nxt
         compiled.lexeme_step_count += 1
-        return nxt, popped
-    if type(found) is tuple:
-        return found[0], True
-    return found, False
+    return found
+
+
+def _next_set(step: EarleySet | tuple | None) -> EarleySet | None:
+    """The next set of a ``_lexeme_step`` answer, whether it popped or not."""
+    return step[0] if type(step) is tuple else step
 
 
 def _emit_set(compiled: CompiledGrammar, s: EarleySet, ctx: ContextLexer,
               emitted: frozenset[int]) -> tuple[EarleySet, ContextLexer] | None:
     """Scan a lexeme after the parse state ``s`` (whose context is ``ctx``): the next set
     and its context, or None."""
-    nxt = _lexeme_step(compiled, s, emitted)[0]
+    nxt = _next_set(_lexeme_step(compiled, s, emitted))
     if nxt is None:
         return None
     return (nxt, ctx) if nxt is s else (nxt, compiled.context_for(nxt))
