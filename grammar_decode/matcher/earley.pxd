@@ -63,8 +63,9 @@ cdef tuple _derive(EarleyGrammar g, list agenda, object predicted, bint acceptin
 cdef tuple _completed_at(EarleyGrammar g, object completion, object base)
 @cython.locals(found=tuple)
 cdef tuple _cascade_of(EarleyGrammar g, object completion, object base, Py_ssize_t depth)
-@cython.locals(own=list, agenda=list, kernel=list, found=tuple, cascades=dict)
+@cython.locals(own=list, agenda=list, kernel=list, found=tuple)
 cpdef tuple _cascade(EarleyGrammar g, object completion, object base, Py_ssize_t depth)
+cdef _remember(dict cache, object completion, tuple found)
 @cython.locals(dr_next=list, by_uid=dict, inherited=dict, expected=frozenset,
                found=EarleySet, origins=list, current=cython.longlong,
                uid=cython.longlong, previous=cython.longlong, mask=Py_ssize_t, shift=Py_ssize_t)

@@ -98,7 +98,7 @@ class EarleyGrammar:
 
         self._forget = forget
         self.cascades: dict[int, Cascade] = {}  # see ``_cascade``
-        self.completed_sets: dict[int, tuple[EarleySet, bool]] = {}  # see ``scan_frame``
+        self.completed_sets: dict[int, tuple[EarleySet, bool]] = {}  # see ``_single_seed``
 
     def clear_caches(self) -> None:
         """Forget the cached completions and the sets they lead to (kept alive by them)."""
@@ -365,9 +365,7 @@ def _single_seed(g: EarleyGrammar, item: Item) -> tuple[EarleySet, bool]:
         else:
             items, predicted, accepting, popped = cascade
             found = (_interned(g, predicted, accepting, items), popped)
-        if len(g.completed_sets) >= CASCADES_LIMIT:
-            g.completed_sets.clear()
-        g.completed_sets[completion] = found
+        _remember(g.completed_sets, completion, found)
     return found
 
 
@@ -565,11 +563,16 @@ def _cascade(g: EarleyGrammar, completion: int, base: int, depth: int) -> Cascad
     kernel, predicted, accepting, popped = _derive(g, agenda, chain_predicted, accepting,
                                                    depth)
     found = (_sorted_distinct(kernel + own), predicted, accepting, popped)
-    cascades = g.cascades
-    if len(cascades) >= CASCADES_LIMIT:
-        cascades.clear()
-    cascades[completion] = found
+    _remember(g.cascades, completion, found)
     return found
+
+
+def _remember(cache: dict, completion: int, found: tuple) -> None:
+    """Keep ``found`` under ``completion`` in one of the per-grammar completion caches
+    (``cascades``, ``completed_sets``), forgetting all of it first when it is full."""
+    if len(cache) >= CASCADES_LIMIT:
+        cache.clear()
+    cache[completion] = found
 
 
 def _new_set(g: EarleyGrammar, table: dict, key: tuple, part: Part, accepting: bool,
