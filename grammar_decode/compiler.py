@@ -15,7 +15,7 @@ from typing import Any
 
 from grammar_decode.cache import cache_dir, read_checked, write_checked
 from grammar_decode.errors import GrammarCompileError
-from grammar_decode.grammar.factor import factor_alternatives
+from grammar_decode.grammar.factor import factor_grammar
 from grammar_decode.grammar.follow import follow_terminals
 from grammar_decode.grammar.ir import Grammar
 from grammar_decode.grammar.lark_loader import load_grammar
@@ -118,7 +118,7 @@ class CompiledGrammar:
         self._follow: dict[str, frozenset[str]] | None = None  # see next_bytes
         self._openings: dict[frozenset[int], Openings] = {}
         self._terminal_openings: dict[int, tuple] = {}  # terminal id -> its part of a table
-        self.earley = EarleyGrammar(factor_alternatives(grammar), self.terminal_ids)
+        self.earley = EarleyGrammar(factor_grammar(grammar), self.terminal_ids)
         self.initial_set = initial_set(self.earley)
         self._contexts: dict[frozenset[int], ContextLexer] = {}
         # the same by expected terminals alone: Earley sets share those frozensets, whose

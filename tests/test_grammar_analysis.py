@@ -1,5 +1,5 @@
 """Grammar analyses the matcher relies on, checked against brute-force enumeration:
-factoring rules keeps the language, FOLLOW sets hold every pair seen in short sentences, and
+factoring rules (many alternatives, shared first symbols) keeps the language, FOLLOW sets hold every pair seen in short sentences, and
 the bytes the matcher allows after a lexeme follow from them."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from grammar_decode.compiler import CompiledGrammar
-from grammar_decode.grammar.factor import factor_alternatives
+from grammar_decode.grammar import factor
+from grammar_decode.grammar.factor import factor_alternatives, left_factor
 from grammar_decode.grammar.follow import follow_terminals
 from grammar_decode.grammar.ir import Grammar
 from grammar_decode.grammar.lark_loader import load_grammar
@@ -88,6 +89,67 @@ def test_factored_left_recursion_and_nullable_parts_parse_as_before() -> None:
 def test_factoring_leaves_small_rules_alone() -> None:
     grammar = load_grammar('start: "a" "b" | "a" "c" | "d"\n')
     assert factor_alternatives(grammar) is grammar
+
+
+# postfix operators on a left-recursive operand: seven alternatives begin with ``p`` (one of
+# them is ``p`` alone), four of those then with "[" (two then with ``e``, which is nullable)
+POSTFIX = r"""
+start: p
+p: "n" | p "." "n" | p "." "(" "t" ")" | p "[" e "]" | p "[" e ":" e "]" | p "[" ":" "]"
+ | p "[" "]" | p
+e: "n" |
+"""
+POSTFIX_NAMES = {"n": "N", ".": "DOT", "(": "LPAR", ")": "RPAR", "t": "T", "[": "LSQB",
+                 "]": "RSQB", ":": "COLON"}
+
+
+def test_left_factoring_keeps_the_language_and_leaves_the_input_alone() -> None:
+    grammar = load_grammar(POSTFIX)
+    factored = left_factor(grammar)
+    assert set(grammar.rules) < set(factored.rules)
+    assert [alt for alt in factored.rules["p"] if alt[:1] == ("p",)] == [("p", "p^p")]
+    assert factored.rules["p^p"] == (  # "[" begins four tails: factored in turn
+        ("DOT", "N"), ("DOT", "LPAR", "T", "RPAR"), ("LSQB", "p^p^LSQB"), ())
+    assert len(factored.rules["p^p^LSQB"]) == 4
+    assert _language(factored, 7) == _language(grammar, 7)
+    assert grammar.rules == load_grammar(POSTFIX).rules
+    assert left_factor(load_grammar('start: "a" "b" | "a" "c" | "d"\n')).rules == {
+        "start": (("A", "B"), ("A", "C"), ("D",))}  # two alternatives: left as they are
+
+
+def test_left_factored_grammar_allows_exactly_the_prefixes_of_sentences() -> None:
+    """Every string of up to 6 characters, depth first: the matcher (which runs the factored
+    grammar) accepts a character iff the text stays a prefix of a sentence of the original
+    grammar, and is accepting iff the text is one."""
+    grammar = load_grammar(POSTFIX)
+    assert set(grammar.terminals) == set(POSTFIX_NAMES.values())
+    sentences = _language(grammar, 8)  # any prefix of <= 6 completes within 2 more symbols
+    prefixes = {sentence[:i] for sentence in sentences for i in range(len(sentence) + 1)}
+    vocab = TokenVocabulary([None] + [c.encode() for c in POSTFIX_NAMES], [0])
+    compiled = CompiledGrammar(grammar, vocab, cache=False)
+    todo = [((), GrammarMatcher(compiled))]
+    while todo:
+        names, matcher = todo.pop()
+        assert matcher.is_accepting() == (names in sentences), names
+        for char, name in POSTFIX_NAMES.items():
+            after = matcher.copy()
+            assert after.accept_text(char) == (names + (name,) in prefixes), names + (name,)
+            if len(names) < 5 and names + (name,) in prefixes:
+                todo.append((names + (name,), after))
+
+
+def test_left_factoring_leaves_one_item_after_the_shared_symbol(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """After an operand the set waits with one item for the six postfix alternatives (read
+    while the "." lexeme is pending, so the matcher's set is the one after "n")."""
+    vocab = TokenVocabulary([None, b"n", b"."], [0])
+    kernels = []
+    for least in (factor.LEFT_FACTOR_MIN, 100):
+        monkeypatch.setattr(factor, "LEFT_FACTOR_MIN", least)
+        matcher = GrammarMatcher(CompiledGrammar(load_grammar(POSTFIX), vocab, cache=False))
+        assert matcher.accept_text("n.")
+        kernels.append(len(matcher._set.kernel))
+    assert kernels == [1, 6]
 
 
 @pytest.mark.parametrize("text", [OPTIONALS, 'start: x+ "e"?\nx: "a" x "b" | "c" |\n'])
