@@ -1,5 +1,6 @@
 """Grammar analyses the matcher relies on, checked against brute-force enumeration:
-factoring rules (many alternatives, shared first symbols) keeps the language, FOLLOW sets hold every pair seen in short sentences, and
+factoring rules (operator levels, many alternatives, shared first symbols) keeps the
+language, FOLLOW sets hold every pair seen in short sentences, and
 the bytes the matcher allows after a lexeme follow from them."""
 
 from __future__ import annotations
@@ -117,25 +118,32 @@ def test_left_factoring_keeps_the_language_and_leaves_the_input_alone() -> None:
         "start": (("A", "B"), ("A", "C"), ("D",))}  # two alternatives: left as they are
 
 
-def test_left_factored_grammar_allows_exactly_the_prefixes_of_sentences() -> None:
-    """Every string of up to 6 characters, depth first: the matcher (which runs the factored
-    grammar) accepts a character iff the text stays a prefix of a sentence of the original
-    grammar, and is accepting iff the text is one."""
-    grammar = load_grammar(POSTFIX)
-    assert set(grammar.terminals) == set(POSTFIX_NAMES.values())
-    sentences = _language(grammar, 8)  # any prefix of <= 6 completes within 2 more symbols
+def _assert_exact_prefixes(text: str, names: dict[str, str], max_len: int, extra: int
+                           ) -> None:
+    """Every string of up to ``max_len`` one-character tokens, depth first: the matcher (which
+    runs the factored grammar) accepts a character iff the text stays a prefix of a sentence
+    of the grammar as written, and is accepting iff the text is one (sentences enumerated up
+    to ``max_len + extra`` symbols: ``extra`` must complete any prefix of ``max_len``)."""
+    grammar = load_grammar(text)
+    assert set(grammar.terminals) == set(names.values())
+    sentences = _language(grammar, max_len + extra)
     prefixes = {sentence[:i] for sentence in sentences for i in range(len(sentence) + 1)}
-    vocab = TokenVocabulary([None] + [c.encode() for c in POSTFIX_NAMES], [0])
+    vocab = TokenVocabulary([None] + [c.encode() for c in names], [0])
     compiled = CompiledGrammar(grammar, vocab, cache=False)
     todo = [((), GrammarMatcher(compiled))]
     while todo:
-        names, matcher = todo.pop()
-        assert matcher.is_accepting() == (names in sentences), names
-        for char, name in POSTFIX_NAMES.items():
+        seen, matcher = todo.pop()
+        assert matcher.is_accepting() == (seen in sentences), seen
+        for char, name in names.items():
             after = matcher.copy()
-            assert after.accept_text(char) == (names + (name,) in prefixes), names + (name,)
-            if len(names) < 5 and names + (name,) in prefixes:
-                todo.append((names + (name,), after))
+            longer = seen + (name,)
+            assert after.accept_text(char) == (longer in prefixes), longer
+            if len(longer) < max_len and longer in prefixes:
+                todo.append((longer, after))
+
+
+def test_left_factored_grammar_allows_exactly_the_prefixes_of_sentences() -> None:
+    _assert_exact_prefixes(POSTFIX, POSTFIX_NAMES, 6, 2)
 
 
 def test_left_factoring_leaves_one_item_after_the_shared_symbol(
@@ -150,6 +158,48 @@ def test_left_factoring_leaves_one_item_after_the_shared_symbol(
         assert matcher.accept_text("n.")
         kernels.append(len(matcher._set.kernel))
     assert kernels == [1, 6]
+
+
+# three left-associative levels (one operator of two symbols), an operand that nests the top
+# level in parentheses and a prefix operator
+LEVELS = r"""
+start: s
+s: s "+" p | s "-" p | p
+p: p "*" u | p "/" "/" u | u
+u: "n" | "(" s ")" | "-" u
+"""
+LEVELS_NAMES = {"n": "N", "+": "PLUS", "-": "MINUS", "*": "STAR", "/": "SLASH", "(": "LPAR",
+                ")": "RPAR"}
+
+
+def test_operator_levels_merge_into_one_with_the_same_language() -> None:
+    grammar = load_grammar(LEVELS)
+    merged = factor.merge_operator_levels(grammar)
+    assert merged.rules["s"] == (("u",), ("s", "s^op", "u"))
+    assert merged.rules["s^op"] == (("PLUS",), ("MINUS",), ("STAR",), ("SLASH", "SLASH"))
+    assert merged.rules["p"] == grammar.rules["p"]  # a chain of one level: as it was
+    assert _language(merged, 7) == _language(grammar, 7)
+    assert grammar.rules == load_grammar(LEVELS).rules
+    _assert_exact_prefixes(LEVELS, LEVELS_NAMES, 4, 5)  # "((((" needs "n))))"
+
+
+def test_operator_levels_whose_operators_use_a_level_are_left_alone() -> None:
+    grammar = load_grammar('start: s\ns: s "?" p ":" p | p\np: p "*" u | u\nu: "n"\n')
+    assert factor.merge_operator_levels(grammar) is grammar
+
+
+def test_merged_levels_leave_one_item_after_an_operand(monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    """After "n" (read while the "+" lexeme is pending) the set waits on one operator item
+    instead of one per operator alternative of each level."""
+    vocab = TokenVocabulary([None, b"n", b"+"], [0])
+    kernels = []
+    for merge in (factor.merge_operator_levels, lambda grammar: grammar):
+        monkeypatch.setattr(factor, "merge_operator_levels", merge)
+        matcher = GrammarMatcher(CompiledGrammar(load_grammar(LEVELS), vocab, cache=False))
+        assert matcher.accept_text("n+")
+        kernels.append(len(matcher._set.kernel))
+    assert kernels == [1, 4]
 
 
 @pytest.mark.parametrize("text", [OPTIONALS, 'start: x+ "e"?\nx: "a" x "b" | "c" |\n'])

@@ -1,6 +1,11 @@
 """Factor rules so that Earley sets hold fewer items: the recogniser's work per set grows
 with its items, and every item with an earlier origin is copied into each new set's kernel.
 
+*Operator levels* (``merge_operator_levels``): a chain of left-associative levels, ``X -> Z
+| X a Z``, ``Z -> W | Z b W``, ..., is one level to a recogniser, ``X -> W | X O W`` with ``O
+-> a | b | ...``: precedence shapes parse trees, not the language. After an operand the sets
+wait on one item instead of one per level (Go's five).
+
 *Many alternatives* (``factor_alternatives``) become a chain over their minimal automaton.
 
 Lark's loader expands every optional part (``[x]``, ``x?``) into alternatives with and without
@@ -31,7 +36,54 @@ FACTOR_RATIO = 8  # factor a rule when its alternatives have this many times its
 
 def factor_grammar(grammar: Grammar) -> Grammar:
     """The grammar the recogniser runs: ``grammar`` with both factorings (same language)."""
-    return left_factor(factor_alternatives(grammar))
+    return left_factor(factor_alternatives(merge_operator_levels(grammar)))
+
+
+def merge_operator_levels(grammar: Grammar) -> Grammar:
+    """An equivalent grammar where each operator level heading a chain of two or more is one
+    level over the chain's operand (see the module). The language is the same: the least
+    solution of ``X = Z | X a Z`` is ``Z (a Z)*``, so a chain is ``W ((a | b | ...) W)*``,
+    which ``X -> W | X O W`` also derives; a chain whose operators use one of its levels is
+    left as it is."""
+    levels = {name: level for name, alts in grammar.rules.items()
+              if (level := _operator_level(name, alts, grammar.rules)) is not None}
+    rules = dict(grammar.rules)
+    taken = set(grammar.rules) | set(grammar.terminals)
+    for name, (operand, operators) in levels.items():
+        chain, merged = [name], list(operators)
+        while operand in levels and operand not in chain:
+            chain.append(operand)
+            operand, more = levels[operand]
+            merged.extend(more)
+        if (len(chain) < 2 or operand in chain
+                or any(sym in chain for alt in merged for sym in alt)):
+            continue
+        label = f"{name}^op"
+        while label in taken:
+            label += "^"
+        taken.add(label)
+        rules[label] = tuple(dict.fromkeys(merged))
+        rules[name] = ((operand,), (name, label, operand))
+    if len(rules) == len(grammar.rules):
+        return grammar
+    return replace(grammar, rules=rules)
+
+
+def _operator_level(name: str, alts: tuple[tuple[str, ...], ...],
+                    rules: dict[str, tuple[tuple[str, ...], ...]]
+                    ) -> tuple[str, tuple[tuple[str, ...], ...]] | None:
+    """``(Z, (a, ...))`` when the alternatives of ``name`` are ``Z`` (another nonterminal)
+    and ``name a Z`` for each operator string ``a``, at least one; else None."""
+    operands = [alt[0] for alt in alts if len(alt) == 1]
+    if len(operands) != 1 or operands[0] == name or operands[0] not in rules:
+        return None
+    operand = operands[0]
+    operators = tuple(alt[1:-1] for alt in alts if len(alt) != 1)
+    if not operators or len(operators) + 1 != len(alts) or not all(
+            len(alt) >= 2 and alt[0] == name and alt[-1] == operand
+            for alt in alts if len(alt) != 1):
+        return None
+    return operand, operators
 
 
 def factor_alternatives(grammar: Grammar) -> Grammar:
