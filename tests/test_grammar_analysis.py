@@ -188,6 +188,13 @@ def test_operator_levels_whose_operators_use_a_level_are_left_alone() -> None:
     assert factor.merge_operator_levels(grammar) is grammar
 
 
+def test_operator_levels_over_a_terminal_merge() -> None:
+    grammar = load_grammar('start: s\ns: s "+" p | p\np: p "*" N | N\nN: "n"\n')
+    merged = factor.merge_operator_levels(grammar)
+    assert merged.rules["s"] == (("N",), ("s", "s^op", "N"))
+    assert _language(merged, 7) == _language(grammar, 7)
+
+
 def test_merged_levels_leave_one_item_after_an_operand(monkeypatch: pytest.MonkeyPatch
                                                        ) -> None:
     """After "n" (read while the "+" lexeme is pending) the set waits on one operator item

@@ -35,7 +35,7 @@ FACTOR_RATIO = 8  # factor a rule when its alternatives have this many times its
 
 
 def factor_grammar(grammar: Grammar) -> Grammar:
-    """The grammar the recogniser runs: ``grammar`` with both factorings (same language)."""
+    """The grammar the recogniser runs: ``grammar`` merged and factored (same language)."""
     return left_factor(factor_alternatives(merge_operator_levels(grammar)))
 
 
@@ -46,7 +46,7 @@ def merge_operator_levels(grammar: Grammar) -> Grammar:
     which ``X -> W | X O W`` also derives; a chain whose operators use one of its levels is
     left as it is."""
     levels = {name: level for name, alts in grammar.rules.items()
-              if (level := _operator_level(name, alts, grammar.rules)) is not None}
+              if (level := _operator_level(name, alts)) is not None}
     rules = dict(grammar.rules)
     taken = set(grammar.rules) | set(grammar.terminals)
     for name, (operand, operators) in levels.items():
@@ -69,13 +69,13 @@ def merge_operator_levels(grammar: Grammar) -> Grammar:
     return replace(grammar, rules=rules)
 
 
-def _operator_level(name: str, alts: tuple[tuple[str, ...], ...],
-                    rules: dict[str, tuple[tuple[str, ...], ...]]
+def _operator_level(name: str, alts: tuple[tuple[str, ...], ...]
                     ) -> tuple[str, tuple[tuple[str, ...], ...]] | None:
-    """``(Z, (a, ...))`` when the alternatives of ``name`` are ``Z`` (another nonterminal)
-    and ``name a Z`` for each operator string ``a``, at least one; else None."""
+    """``(Z, (a, ...))`` when the alternatives of ``name`` are ``Z`` (another symbol: a
+    terminal ends a chain) and ``name a Z`` for each operator string ``a``, at least one;
+    else None."""
     operands = [alt[0] for alt in alts if len(alt) == 1]
-    if len(operands) != 1 or operands[0] == name or operands[0] not in rules:
+    if len(operands) != 1 or operands[0] == name:
         return None
     operand = operands[0]
     operators = tuple(alt[1:-1] for alt in alts if len(alt) != 1)
