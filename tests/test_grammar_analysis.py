@@ -1,7 +1,7 @@
 """Grammar analyses the matcher relies on, checked against brute-force enumeration:
 factoring rules (operator levels, many alternatives, shared first symbols) keeps the
-language, FOLLOW sets hold every pair seen in short sentences, and
-the bytes the matcher allows after a lexeme follow from them."""
+language, FOLLOW sets hold every pair seen in short sentences, and the bytes the matcher
+allows after a lexeme follow from them."""
 
 from __future__ import annotations
 
