@@ -1,7 +1,7 @@
 """Grammar analyses the matcher relies on, checked against brute-force enumeration:
-factoring rules (operator levels, many alternatives, shared first symbols) keeps the
-language, FOLLOW sets hold every pair seen in short sentences, and the bytes the matcher
-allows after a lexeme follow from them."""
+factoring rules (operator levels, choices, many alternatives, shared first symbols) keeps
+the language, FOLLOW sets hold every pair seen in short sentences, and the bytes the
+matcher allows after a lexeme follow from them."""
 
 from __future__ import annotations
 
@@ -207,6 +207,32 @@ def test_merged_levels_leave_one_item_after_an_operand(monkeypatch: pytest.Monke
         assert matcher.accept_text("n+")
         kernels.append(len(matcher._set.kernel))
     assert kernels == [1, 4]
+
+
+# an operator rule over a choice of single terminals, a choice also used in a longer
+# alternative of the same rule (left as it is), and the top level nested in parentheses
+CHOICES = r"""
+start: t
+t: t op f | f
+op: addop | "*"
+addop: "+" | "-"
+f: "n" | "(" t ")" | name | name "." name
+name: "a" | "b"
+"""
+CHOICES_NAMES = {"n": "N", "a": "A", "b": "B", ".": "DOT", "+": "PLUS", "-": "MINUS",
+                 "*": "STAR", "(": "LPAR", ")": "RPAR"}
+
+
+def test_choices_are_inlined_with_the_same_language() -> None:
+    grammar = load_grammar(CHOICES)
+    inlined = factor.inline_choices(grammar)
+    assert inlined.rules["op"] == (("PLUS",), ("MINUS",), ("STAR",))
+    assert inlined.rules["f"] == grammar.rules["f"]  # "name" is in another alternative too
+    assert _language(inlined, 7) == _language(grammar, 7)
+    assert grammar.rules == load_grammar(CHOICES).rules
+    assert factor.inline_choices(load_grammar('start: x "c"\nx: "a" | "b"\n')).rules[
+        "start"] == (("x", "C"),)  # only a whole alternative is inlined
+    _assert_exact_prefixes(CHOICES, CHOICES_NAMES, 3, 4)  # "(((" needs "n)))"
 
 
 @pytest.mark.parametrize("text", [OPTIONALS, 'start: x+ "e"?\nx: "a" x "b" | "c" |\n'])

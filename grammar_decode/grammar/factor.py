@@ -6,6 +6,9 @@ with its items, and every item with an earlier origin is copied into each new se
 -> a | b | ...``: precedence shapes parse trees, not the language. After an operand the sets
 wait on one item instead of one per level (Go's five).
 
+*Choices* (``inline_choices``): an operator rule ``O -> rel_op | add_op`` over ``rel_op -> "=="
+| "!="`` completes ``rel_op`` after every operator; ``O -> "==" | "!=" | ...`` does not.
+
 *Many alternatives* (``factor_alternatives``) become a chain over their minimal automaton.
 
 Lark's loader expands every optional part (``[x]``, ``x?``) into alternatives with and without
@@ -36,7 +39,31 @@ FACTOR_RATIO = 8  # factor a rule when its alternatives have this many times its
 
 def factor_grammar(grammar: Grammar) -> Grammar:
     """The grammar the recogniser runs: ``grammar`` merged and factored (same language)."""
-    return left_factor(factor_alternatives(merge_operator_levels(grammar)))
+    return left_factor(factor_alternatives(inline_choices(merge_operator_levels(grammar))))
+
+
+def inline_choices(grammar: Grammar) -> Grammar:
+    """An equivalent grammar where an alternative that is one nonterminal whose alternatives
+    are all single terminals (a *choice*, ``rel_op -> "==" | "!="``) is replaced by those
+    terminals, unless the rule uses that nonterminal in another alternative too (then both
+    would climb: ``column -> IDENT | name "." name`` completes ``name`` anyway)."""
+    rules = grammar.rules
+    choices = {name for name, alts in rules.items() if alts and all(
+        len(alt) == 1 and alt[0] in grammar.terminals for alt in alts)}
+    out: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for name, alts in rules.items():
+        uses = [sym for alt in alts for sym in alt]
+        new: list[tuple[str, ...]] = []
+        for alt in alts:
+            if (len(alt) == 1 and alt[0] in choices and alt[0] != name
+                    and uses.count(alt[0]) == 1):
+                new.extend(rules[alt[0]])
+            else:
+                new.append(alt)
+        out[name] = tuple(dict.fromkeys(new))
+    if all(out[name] == alts for name, alts in rules.items()):
+        return grammar
+    return replace(grammar, rules=out)
 
 
 def merge_operator_levels(grammar: Grammar) -> Grammar:
