@@ -146,18 +146,21 @@ def test_left_factored_grammar_allows_exactly_the_prefixes_of_sentences() -> Non
     _assert_exact_prefixes(POSTFIX, POSTFIX_NAMES, 6, 2)
 
 
+def _kernel_after(text: str, read: str) -> int:
+    """Items from earlier origins in the matcher's set after the one-character tokens of
+    ``read`` (the last one still pending as a lexeme, so the set is the one before it)."""
+    vocab = TokenVocabulary([None] + [c.encode() for c in sorted(set(read))], [0])
+    matcher = GrammarMatcher(CompiledGrammar(load_grammar(text), vocab, cache=False))
+    assert matcher.accept_text(read)
+    return len(matcher._set.kernel)
+
+
 def test_left_factoring_leaves_one_item_after_the_shared_symbol(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """After an operand the set waits with one item for the six postfix alternatives (read
-    while the "." lexeme is pending, so the matcher's set is the one after "n")."""
-    vocab = TokenVocabulary([None, b"n", b"."], [0])
-    kernels = []
-    for least in (factor.LEFT_FACTOR_MIN, 100):
-        monkeypatch.setattr(factor, "LEFT_FACTOR_MIN", least)
-        matcher = GrammarMatcher(CompiledGrammar(load_grammar(POSTFIX), vocab, cache=False))
-        assert matcher.accept_text("n.")
-        kernels.append(len(matcher._set.kernel))
-    assert kernels == [1, 6]
+    """After an operand the set waits with one item for the six postfix alternatives."""
+    factored = _kernel_after(POSTFIX, "n.")
+    monkeypatch.setattr(factor, "LEFT_FACTOR_MIN", 100)
+    assert (factored, _kernel_after(POSTFIX, "n.")) == (1, 6)
 
 
 # three left-associative levels (one operator of two symbols), an operand that nests the top
@@ -197,16 +200,11 @@ def test_operator_levels_over_a_terminal_merge() -> None:
 
 def test_merged_levels_leave_one_item_after_an_operand(monkeypatch: pytest.MonkeyPatch
                                                        ) -> None:
-    """After "n" (read while the "+" lexeme is pending) the set waits on one operator item
-    instead of one per operator alternative of each level."""
-    vocab = TokenVocabulary([None, b"n", b"+"], [0])
-    kernels = []
-    for merge in (factor.merge_operator_levels, lambda grammar: grammar):
-        monkeypatch.setattr(factor, "merge_operator_levels", merge)
-        matcher = GrammarMatcher(CompiledGrammar(load_grammar(LEVELS), vocab, cache=False))
-        assert matcher.accept_text("n+")
-        kernels.append(len(matcher._set.kernel))
-    assert kernels == [1, 4]
+    """After "n" the set waits on one operator item instead of one per operator alternative
+    of each level."""
+    merged = _kernel_after(LEVELS, "n+")
+    monkeypatch.setattr(factor, "merge_operator_levels", lambda grammar: grammar)
+    assert (merged, _kernel_after(LEVELS, "n+")) == (1, 4)
 
 
 # an operator rule over a choice of single terminals, a choice also used in a longer
