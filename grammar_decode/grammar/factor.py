@@ -50,8 +50,10 @@ def inline_choices(grammar: Grammar) -> Grammar:
     rules = grammar.rules
     choices = {name for name, alts in rules.items() if alts and all(
         len(alt) == 1 and alt[0] in grammar.terminals for alt in alts)}
-    out: dict[str, tuple[tuple[str, ...], ...]] = {}
+    out = dict(rules)
     for name, alts in rules.items():
+        if not any(len(alt) == 1 and alt[0] in choices for alt in alts):
+            continue  # most rules: nothing to inline, so no use counts
         uses = [sym for alt in alts for sym in alt]
         new: list[tuple[str, ...]] = []
         for alt in alts:
@@ -85,10 +87,7 @@ def merge_operator_levels(grammar: Grammar) -> Grammar:
         if (len(chain) < 2 or operand in chain
                 or any(sym in chain for alt in merged for sym in alt)):
             continue
-        label = f"{name}^op"
-        while label in taken:
-            label += "^"
-        taken.add(label)
+        label = _fresh_name(f"{name}^op", "^", taken)
         rules[label] = tuple(dict.fromkeys(merged))
         rules[name] = ((operand,), (name, label, operand))
     if len(rules) == len(grammar.rules):
@@ -96,19 +95,29 @@ def merge_operator_levels(grammar: Grammar) -> Grammar:
     return replace(grammar, rules=rules)
 
 
+def _fresh_name(label: str, pad: str, taken: set[str]) -> str:
+    """``label``, or it padded with ``pad`` until no rule or terminal has that name;
+    recorded in ``taken``."""
+    while label in taken:
+        label += pad
+    taken.add(label)
+    return label
+
+
 def _operator_level(name: str, alts: tuple[tuple[str, ...], ...]
                     ) -> tuple[str, tuple[tuple[str, ...], ...]] | None:
     """``(Z, (a, ...))`` when the alternatives of ``name`` are ``Z`` (another symbol: a
     terminal ends a chain) and ``name a Z`` for each operator string ``a``, at least one;
     else None."""
+    if len(alts) < 2:  # most rules: one alternative
+        return None
     operands = [alt[0] for alt in alts if len(alt) == 1]
     if len(operands) != 1 or operands[0] == name:
         return None
     operand = operands[0]
     operators = tuple(alt[1:-1] for alt in alts if len(alt) != 1)
-    if not operators or len(operators) + 1 != len(alts) or not all(
-            len(alt) >= 2 and alt[0] == name and alt[-1] == operand
-            for alt in alts if len(alt) != 1):
+    if not all(len(alt) >= 2 and alt[0] == name and alt[-1] == operand
+               for alt in alts if len(alt) != 1):
         return None
     return operand, operators
 
@@ -142,11 +151,7 @@ def _factor(name: str, alts: tuple[tuple[str, ...], ...], taken: set[str]
     names = {}
     for q in range(len(states)):
         if q != root:
-            label = f"{name}~{q}"
-            while label in taken:
-                label += "~"
-            taken.add(label)
-            names[q] = label
+            names[q] = _fresh_name(f"{name}~{q}", "~", taken)
     incoming: dict[str, list[tuple[str, ...]]] = {label: [] for label in names.values()}
     for p, (_, edges) in enumerate(states):
         for sym, q in edges:
@@ -180,16 +185,13 @@ def left_factor(grammar: Grammar) -> Grammar:
                 out.append(alt)
             elif alt[0] not in done:  # the group, once, where its first alternative was
                 done.add(alt[0])
-                label = f"{name}^{alt[0]}"
-                while label in taken:
-                    label += "^"
-                taken.add(label)
+                label = _fresh_name(f"{name}^{alt[0]}", "^", taken)
                 rules[label] = factored(label, tuple(tails))
                 out.append((alt[0], label))
         return tuple(out)
 
     for name, alts in grammar.rules.items():
-        rules[name] = factored(name, alts)
+        rules[name] = alts if len(alts) < LEFT_FACTOR_MIN else factored(name, alts)
     if len(rules) == len(grammar.rules):
         return grammar
     return replace(grammar, rules=rules)
