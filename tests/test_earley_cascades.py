@@ -181,3 +181,36 @@ def test_lexemes_completing_one_nonterminal_at_one_set_share_its_closure() -> No
     assert not g.completed_sets and not g.cascades
     third = GrammarMatcher(compiled)
     assert third.accept_text("((b)") and third._set is first._set
+
+
+def test_sets_are_freed_by_reference_counts_alone() -> None:
+    """Sets form no reference cycle (the compiled build leaves them out of the cyclic GC, so a
+    cycle would never be freed): with the collector off, dropping the matchers and the parse
+    caches frees every set but the initial one, which the compiled grammar keeps, and its
+    frame."""
+    import gc
+
+    rng = random.Random(7)
+    vocab = _vocab()
+    compiled = compile_grammar(GRAMMAR, vocab, cache_dir=False)
+    g = compiled.earley
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(8):
+            matcher = GrammarMatcher(compiled)
+            for token in _random_text(rng, vocab, rng.randrange(5, 40)):
+                matcher.allowed_token_ids()
+                assert matcher.accept_token(token)
+            copy = matcher.copy()
+            copy.rollback(2)
+            copy.allowed_token_ids()
+        frames = {earley.frame_of(g, ref()).uid for ref in list(g.by_uid.values())
+                  if ref() is not None}
+        assert len(g.by_uid) > 50 and len(frames) > 5  # sets and frames were made
+        del matcher, copy
+        compiled.clear_parse_caches()
+        kept = [compiled.initial_set, earley.frame_of(g, compiled.initial_set)]
+        assert [ref() for ref in g.by_uid.values()] == kept
+    finally:
+        gc.enable()

@@ -26,7 +26,7 @@ cdef class Part:
 
 
 cdef class EarleySet:
-    cdef public bint accepting
+    cdef public bint accepting, is_frame
     cdef public frozenset expected_terminals
     cdef public object context
     cdef public EarleySet frame
@@ -39,16 +39,16 @@ cdef class EarleySet:
 
 
 @cython.locals(own=dict, inherited=dict, seeds=list, t=object)
-cpdef tuple scan_frame(EarleyGrammar g, EarleySet last, frozenset terminals)
+cpdef object scan_frame(EarleyGrammar g, EarleySet last, frozenset terminals)
 cdef _add_advanced(list items, object waiting)
-@cython.locals(dr=Py_ssize_t, found=tuple, cascade=tuple, items=tuple, accepting=bint)
-cdef tuple _single_seed(EarleyGrammar g, object item)
+@cython.locals(dr=Py_ssize_t, cascade=tuple, accepting=bint)
+cdef object _single_seed(EarleyGrammar g, object item)
 @cython.locals(kernel=tuple, rules=tuple)
 cpdef EarleySet frame_of(EarleyGrammar g, EarleySet s)
 @cython.locals(found=EarleySet, kind=Py_ssize_t)
 cpdef EarleySet frame_named(EarleyGrammar g, Part part, bint accepting, tuple rules)
 @cython.locals(kernel=list)
-cpdef tuple _closure(EarleyGrammar g, list seeds, object predicted=*, bint accepting=*)
+cpdef object _closure(EarleyGrammar g, list seeds, object predicted=*, bint accepting=*)
 @cython.locals(part=Part, found=EarleySet)
 cdef EarleySet _interned(EarleyGrammar g, object predicted, bint accepting, tuple kernel)
 @cython.locals(distinct=list, previous=cython.longlong, current=cython.longlong,
@@ -65,7 +65,7 @@ cdef tuple _completed_at(EarleyGrammar g, object completion, object base)
 cdef tuple _cascade_of(EarleyGrammar g, object completion, object base, Py_ssize_t depth)
 @cython.locals(own=list, agenda=list, kernel=list, found=tuple)
 cpdef tuple _cascade(EarleyGrammar g, object completion, object base, Py_ssize_t depth)
-cdef _remember(dict cache, object completion, tuple found)
+cdef _remember(dict cache, object completion, object found)
 @cython.locals(dr_next=list, by_uid=dict, inherited=dict, expected=frozenset,
                found=EarleySet, origins=list, current=cython.longlong,
                uid=cython.longlong, previous=cython.longlong, mask=Py_ssize_t, shift=Py_ssize_t)

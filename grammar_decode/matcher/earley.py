@@ -43,6 +43,11 @@ from typing import TYPE_CHECKING
 from grammar_decode.errors import GrammarCompileError
 from grammar_decode.grammar.ir import Grammar
 
+try:
+    import cython
+except ImportError:  # pure Python without Cython installed: its decorators do nothing
+    from grammar_decode import cython_shim as cython
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -98,7 +103,7 @@ class EarleyGrammar:
 
         self._forget = forget
         self.cascades: dict[int, Cascade] = {}  # see ``_cascade``
-        self.completed_sets: dict[int, tuple[EarleySet, bool]] = {}  # see ``_single_seed``
+        self.completed_sets: dict[int, Step] = {}  # see ``_single_seed``
 
     def clear_caches(self) -> None:
         """Forget the cached completions and the sets they lead to (kept alive by them)."""
@@ -283,20 +288,29 @@ class Part:
 _FRAMES = 2  # the first kind of ``Part.interned`` that holds frames
 
 
+@cython.no_gc
+@cython.cclass
 class EarleySet:
     """Items waiting at one lexeme position: its predicted part (shared) and its items from
     earlier origins, each indexed by the symbol they await, and the terminals they await.
     Canonical (compare with ``is``) and never changed once built; ``context`` is where the
-    compiler caches the set's lexer context."""
+    compiler caches the set's lexer context.
 
-    __slots__ = ("accepting", "expected_terminals", "context", "frame", "part", "kernel",
-                 "inherited", "origins", "uid", "base", "__weakref__")
+    A set refers only to older sets (its origins, its frame), its part and its context, none
+    of which refers to a set but by weak reference, so sets form no reference cycle: the
+    compiled build leaves them out of the cyclic GC (``earley.pxd``; a cold Go pass makes
+    ~1,700, each one more object for every young collection to visit). A frame is its own
+    frame: ``is_frame``, not a reference to itself."""
+
+    __slots__ = ("accepting", "expected_terminals", "context", "frame", "is_frame", "part",
+                 "kernel", "inherited", "origins", "uid", "base", "__weakref__")
 
     def __init__(self, accepting: bool, expected_terminals: frozenset[int]) -> None:
         self.accepting = accepting
         self.expected_terminals = expected_terminals
         self.context: ContextLexer | None = None  # its grammar's lexer for it (compiler)
-        self.frame: EarleySet | None = None
+        self.frame: EarleySet | None = None  # None until ``frame_of`` asks, or for a frame
+        self.is_frame = False
         self.part: Part | None = None  # its predicted items (None only for BOTTOM)
         self.kernel: tuple[Item, ...] = ()  # its items with an earlier origin, sorted
         # the same, by awaited symbol: an item alone, or a tuple of them
@@ -317,35 +331,46 @@ class EarleySet:
 BOTTOM = EarleySet(False, frozenset())  # the unknown sets below a frame (see frame_of)
 
 
+# What a scan leads to: the next set; that set in a 1-tuple when an item with origin
+# ``BOTTOM`` completed (a pop: then the set misses what the real origin would add, and is
+# only a lower bound); None when no item takes the lexeme. One object, cached as it is (a
+# (set, popped) pair was one more tuple per cached completion for the cyclic GC to visit).
+Step = object
+
+
+def step_set(step: Step) -> EarleySet | None:
+    """The next set of a ``Step``, whether it popped or not."""
+    return step[0] if type(step) is tuple else step
+
+
 def initial_set(g: EarleyGrammar) -> EarleySet:
     """The Earley set before any lexeme."""
-    return _closure(g, [], g.predicts[0], g.nullable[0])[0]
+    return step_set(_closure(g, [], g.predicts[0], g.nullable[0]))
 
 
 def scan(g: EarleyGrammar, last: EarleySet, terminals: frozenset[int]) -> EarleySet | None:
     """The next Earley set after a lexeme matching any of ``terminals``; None if none fits."""
-    return scan_frame(g, last, terminals)[0]
+    return step_set(scan_frame(g, last, terminals))
 
 
-def scan_frame(g: EarleyGrammar, last: EarleySet, terminals: frozenset[int]
-               ) -> tuple[EarleySet | None, bool]:
-    """``scan``, also telling whether an item with origin ``BOTTOM`` completed (a pop: then
-    the set misses what the real origin would add, and is only a lower bound)."""
+def scan_frame(g: EarleyGrammar, last: EarleySet, terminals: frozenset[int]) -> Step:
+    """``scan`` as a ``Step``: also telling whether an item with origin ``BOTTOM``
+    completed."""
     if last.part is None:  # BOTTOM
-        return None, False
+        return None
     own, inherited, base = last.part.own, last.inherited, last.base + 1
     seeds: list[Item] = []
     for t in terminals:
         seeds.extend([base + dr for dr in own.get(-(t + 1), ())])
         _add_advanced(seeds, inherited.get(-(t + 1)))
     if not seeds:
-        return None, False
+        return None
     if len(seeds) == 1:
         return _single_seed(g, seeds[0])
     return _closure(g, seeds)
 
 
-def _single_seed(g: EarleyGrammar, item: Item) -> tuple[EarleySet, bool]:
+def _single_seed(g: EarleyGrammar, item: Item) -> Step:
     """The closure of one scanned item. When it completes a nonterminal at an earlier set,
     the next set is a function of that completion alone (origin base | nonterminal), so it is
     cached per grammar with the cascades: the lexemes that complete the same nonterminal at
@@ -363,8 +388,9 @@ def _single_seed(g: EarleyGrammar, item: Item) -> tuple[EarleySet, bool]:
         if cascade is None:  # cascades turned off: closed in line
             found = _closure(g, [item])
         else:
-            items, predicted, accepting, popped = cascade
-            found = (_interned(g, predicted, accepting, items), popped)
+            found = _interned(g, cascade[0], cascade[1], cascade[CASCADE_ITEMS:])
+            if cascade[2]:
+                found = (found,)
         _remember(g.completed_sets, completion, found)
     return found
 
@@ -383,6 +409,8 @@ def _add_advanced(items: list[Item], waiting: Item | tuple[Item, ...] | None) ->
 def frame_of(g: EarleyGrammar, s: EarleySet) -> EarleySet:
     """``s`` with its earlier origins replaced by ``BOTTOM`` (canonical; cached on ``s``)."""
     if s.frame is None:
+        if s.is_frame:
+            return s
         # the predicted part and the kernel's dotted rules determine the frame; a kernel is
         # sorted, so when its first and last items share their origin (most kernels) their
         # dotted rules are already sorted and distinct
@@ -406,17 +434,18 @@ def frame_named(g: EarleyGrammar, part: Part, accepting: bool, rules: tuple[int,
         bottom = g.bottom_base
         found = _new_set(g, part.interned[kind], rules, part, accepting,
                          tuple([bottom | r for r in rules]))
-        found.frame = found
+        found.is_frame = True
     return found
 
 
 def _closure(g: EarleyGrammar, seeds: list[Item], predicted: int = 0,
-             accepting: bool = False) -> tuple[EarleySet, bool]:
-    """Close ``seeds`` (items with an earlier origin) under completion; the items predicted
-    here are a cached function of the predicted nonterminals (``predicted_part``). Also
-    returns whether an item with origin ``BOTTOM`` completed (see ``scan_frame``)."""
+             accepting: bool = False) -> Step:
+    """Close ``seeds`` (items with an earlier origin) under completion, as a ``Step``; the
+    items predicted here are a cached function of the predicted nonterminals
+    (``predicted_part``)."""
     kernel, predicted, accepting, popped = _derive(g, seeds, predicted, accepting)
-    return _interned(g, predicted, accepting, _sorted_distinct(kernel)), popped
+    found = _interned(g, predicted, accepting, _sorted_distinct(kernel))
+    return (found,) if popped else found
 
 
 def _interned(g: EarleyGrammar, predicted: int, accepting: bool, kernel: tuple[Item, ...]
@@ -501,13 +530,14 @@ def _derive(g: EarleyGrammar, agenda: list[Item], predicted: int, accepting: boo
                 items, more, cascade_predicted, cascade_accepting = _completed_at(
                     g, completion, base)
                 agenda.extend(more)
-                cascade_popped = False
-            else:
-                items, cascade_predicted, cascade_accepting, cascade_popped = found
-            kernel.extend(items)
-            predicted |= cascade_predicted
-            accepting = accepting or cascade_accepting
-            popped = popped or cascade_popped
+                kernel.extend(items)
+                predicted |= cascade_predicted
+                accepting = accepting or cascade_accepting
+                continue
+            kernel.extend(found[CASCADE_ITEMS:])
+            predicted |= found[0]
+            accepting = accepting or found[1]
+            popped = popped or found[2]
             continue
         kernel.append(item)
         if sym >= 0:
@@ -519,8 +549,11 @@ def _derive(g: EarleyGrammar, agenda: list[Item], predicted: int, accepting: boo
     return kernel, predicted, accepting, popped
 
 
-# (waiting items, sorted and distinct; predicted nonterminals; accepting; popped): _cascade
+# (predicted nonterminals, accepting, popped, *waiting items sorted and distinct): _cascade.
+# One flat tuple: the items in a tuple of their own were one more tracked object per cached
+# completion (~1,900 per cold Go pass) for the cyclic GC.
 Cascade = tuple
+CASCADE_ITEMS = 3  # where a cascade's items begin
 
 
 def _completed_at(g: EarleyGrammar, completion: int, base: int
@@ -562,12 +595,12 @@ def _cascade(g: EarleyGrammar, completion: int, base: int, depth: int) -> Cascad
     own, agenda, chain_predicted, accepting = _completed_at(g, completion, base)
     kernel, predicted, accepting, popped = _derive(g, agenda, chain_predicted, accepting,
                                                    depth)
-    found = (_sorted_distinct(kernel + own), predicted, accepting, popped)
+    found = (predicted, accepting, popped) + _sorted_distinct(kernel + own)
     _remember(g.cascades, completion, found)
     return found
 
 
-def _remember(cache: dict, completion: int, found: tuple) -> None:
+def _remember(cache: dict, completion: int, found: Cascade | Step) -> None:
     """Keep ``found`` under ``completion`` in one of the per-grammar completion caches
     (``cascades``, ``completed_sets``), forgetting all of it first when it is full."""
     if len(cache) >= CASCADES_LIMIT:

@@ -43,7 +43,7 @@ cdef bint _accepting(CCompiledGrammar compiled, tuple state) except -1
 cdef object _contains(tuple tokens, object ids, Py_ssize_t size)
 @cython.locals(i=Py_ssize_t, total=Py_ssize_t)
 cdef Py_ssize_t _nbytes(tuple tokens) except -1
-@cython.locals(key=tuple, found=tuple, s=CEarleySet)
+@cython.locals(found=tuple, s=CEarleySet)
 cdef tuple _mask(CCompiledGrammar compiled, tuple state)
 @cython.locals(allowed=_TokenSet, s=CEarleySet)
 cdef tuple _compute_mask(CCompiledGrammar compiled, tuple state)

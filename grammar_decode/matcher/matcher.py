@@ -18,7 +18,12 @@ import numpy as np
 from grammar_decode.maskstore.bits import (bitmask_words, bits_at, concat_ids, pack_ids, select_ids,
                                            set_bits, unpack, worth_packing)
 from grammar_decode.maskstore.remainders import RemainderSet
-from grammar_decode.matcher.earley import EarleySet, frame_of, scan_frame
+from grammar_decode.matcher.earley import EarleySet, Step, frame_of, scan_frame
+
+try:
+    import cython
+except ImportError:  # pure Python without Cython installed: its decorators do nothing
+    from grammar_decode import cython_shim as cython
 
 if TYPE_CHECKING:
     import torch
@@ -215,7 +220,9 @@ def _mask(compiled: CompiledGrammar, state: _State) -> Tokens:
     """Tokens whose bytes keep the text viable (memoised: the answer depends only on the
     canonical Earley set, the lexer state and the backtrack point)."""
     s, _, q, back = state
-    key = (s.uid, q, back)  # atoms only: the GC stops tracking such keys (uids never reused)
+    # uids are never reused; an int when there is no backtrack point (most states): a tuple
+    # key is one more tracked object per memoised mask, until the GC's first visit
+    key = s.uid << 32 | q if back is None else (s.uid, q, back)
     found = compiled.mask_memo.get(key)
     if found is None:
         found = _compute_mask(compiled, state)
@@ -254,6 +261,8 @@ _Children = list
 _Pops = list  # [path, emitted, remainder set, path, emitted, remainder set, ...]
 
 
+@cython.no_gc
+@cython.cclass
 class _Judged:
     """Tokens found viable on a frame, and the branches that popped out of it (flat, see
     ``_Pops``; a tuple, the shared empty one when none did)."""
@@ -398,6 +407,8 @@ def _content_of(compiled: CompiledGrammar, key: object) -> tuple[bytes, np.ndarr
     return None
 
 
+@cython.no_gc
+@cython.cclass
 class _Verdict:
     """The viable tokens of one remainder set after one Earley set, readable for any
     remainder set with the same strings (the per-string verdict is derived on first use)."""
@@ -469,33 +480,29 @@ def _follow(compiled: CompiledGrammar, here: EarleySet, path: tuple, emitted: fr
 LEXEME_STEPS_LIMIT = 8192  # cached (Earley set, lexeme) steps per grammar
 
 
-def _lexeme_step(compiled: CompiledGrammar, s: EarleySet, emitted: frozenset[int]
-                 ) -> EarleySet | tuple | None:
+def _lexeme_step(compiled: CompiledGrammar, s: EarleySet, emitted: frozenset[int]) -> Step:
     """Scan a lexeme of terminals ``emitted`` (ignored terminals leave the parse unchanged):
-    the next set, None, or the next set in a 1-tuple when the step popped (rare; see
-    ``earley.scan_frame``), as cached: per grammar (forgotten all at once past
-    ``LEXEME_STEPS_LIMIT`` entries) by lexeme, then by the set's uid. No object per step: a
-    (uid, lexeme) key was one more tuple per step for the cyclic GC to visit, and a (set,
-    popped) answer one more tuple per call (``_next_set`` reads the set)."""
+    an ``earley.Step`` (the next set, None, or the next set in a 1-tuple when the step
+    popped), as cached: per grammar (forgotten all at once past ``LEXEME_STEPS_LIMIT``
+    entries) by lexeme, then by the set's uid. No object per step: a (uid, lexeme) key was
+    one more tuple per step for the cyclic GC to visit (``_next_set`` reads the set)."""
     steps = compiled.lexeme_steps.get(emitted)
     if steps is None:
         steps = compiled.lexeme_steps[emitted] = {}
     found = steps.get(s.uid, steps)
     if found is steps:
-        if emitted <= compiled.ignored_ids:
-            nxt, popped = s, False
-        else:
-            nxt, popped = scan_frame(compiled.earley, s, emitted)
+        found = s if emitted <= compiled.ignored_ids else scan_frame(compiled.earley, s, emitted)
         if compiled.lexeme_step_count >= LEXEME_STEPS_LIMIT:
             compiled.forget_lexeme_steps()
             steps = compiled.lexeme_steps[emitted] = {}
-        found = steps[s.uid] = (nxt,) if popped else nxt
+        steps[s.uid] = found
         compiled.lexeme_step_count += 1
     return found
 
 
-def _next_set(step: EarleySet | tuple | None) -> EarleySet | None:
-    """The next set of a ``_lexeme_step`` answer, whether it popped or not."""
+def _next_set(step: Step) -> EarleySet | None:
+    """``earley.step_set``, as this module's C function in the compiled build (a call into
+    another module is a Python call, and this runs once per lexeme of every redone pop)."""
     return step[0] if type(step) is tuple else step
 
 
