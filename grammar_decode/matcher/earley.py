@@ -298,7 +298,7 @@ class EarleySet:
 
     A set refers only to older sets (its origins, its frame), its part and its context, none
     of which refers to a set but by weak reference, so sets form no reference cycle: the
-    compiled build leaves them out of the cyclic GC (``earley.pxd``; a cold Go pass makes
+    compiled build leaves them out of the cyclic GC (``cython.no_gc``; a cold Go pass makes
     ~1,700, each one more object for every young collection to visit). A frame is its own
     frame: ``is_frame``, not a reference to itself."""
 
