@@ -221,10 +221,8 @@ def _mask(compiled: CompiledGrammar, state: _State) -> Tokens:
     canonical Earley set, the lexer state and the backtrack point)."""
     s, _, q, back = state
     # uids are never reused; an int when there is no backtrack point (most states): a tuple
-    # key is one more tracked object per memoised mask, until the GC's first visit. The uid
-    # in the low bits: they pick the dict slot (``uid << 32 | q`` gave keys of one lexer state
-    # one slot, and a probe chain through all of them)
-    key = q << 64 | s.uid if back is None else (s.uid, q, back)
+    # key is one more tracked object per memoised mask, until the GC's first visit
+    key = s.uid << 32 | q if back is None else (s.uid, q, back)
     found = compiled.mask_memo.get(key)
     if found is None:
         found = _compute_mask(compiled, state)
