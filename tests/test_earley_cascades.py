@@ -12,6 +12,7 @@ differ.
 
 from __future__ import annotations
 
+import gc
 import random
 
 import pytest
@@ -188,8 +189,6 @@ def test_sets_are_freed_by_reference_counts_alone() -> None:
     cycle would never be freed): with the collector off, dropping the matchers and the parse
     caches frees every set but the initial one, which the compiled grammar keeps, and its
     frame."""
-    import gc
-
     rng = random.Random(7)
     vocab = _vocab()
     compiled = compile_grammar(GRAMMAR, vocab, cache_dir=False)
